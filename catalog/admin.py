@@ -1,0 +1,109 @@
+"""Admin for products, orders and store policies.
+
+An order's status history is append-only: a status edited here goes through
+`order_status_set`, which writes the order and its history event together.
+"""
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from catalog.models import Order, OrderItem, OrderStatusEvent, Product, Shipment, StorePolicy
+from catalog.services import order_status_set
+
+
+class InStockFilter(admin.SimpleListFilter):
+    title = "in stock"
+    parameter_name = "in_stock"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "In stock"), ("no", "Out of stock")]
+
+    def queryset(self, request, queryset: QuerySet[Product]) -> QuerySet[Product]:
+        if self.value() == "yes":
+            return queryset.filter(stock__gt=0)
+        if self.value() == "no":
+            return queryset.filter(stock=0)
+        return queryset
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = [
+        "sku",
+        "name_zh",
+        "name_en",
+        "category",
+        "price",
+        "stock",
+        "restock_date",
+        "is_active",
+    ]
+    list_display_links = ["sku", "name_zh"]
+    list_filter = ["category", InStockFilter, "is_active"]
+    search_fields = ["sku", "name_zh", "name_en", "aliases"]
+    ordering = ["sku"]
+    fieldsets = [
+        (None, {"fields": ["sku", "category", "is_active"]}),
+        ("Names", {"fields": ["name_zh", "name_en", "aliases"]}),
+        ("Stock and price", {"fields": ["price", "stock", "restock_date"]}),
+        ("Descriptions", {"fields": ["description_zh", "description_en", "specs"]}),
+    ]
+
+
+class OrderItemInline(admin.TabularInline):
+    model = OrderItem
+    extra = 0
+    autocomplete_fields = ["product"]
+
+
+class ShipmentInline(admin.StackedInline):
+    model = Shipment
+    extra = 0
+
+
+class OrderStatusEventInline(admin.TabularInline):
+    """The history, read-only: it grows only through status changes."""
+
+    model = OrderStatusEvent
+    extra = 0
+    can_delete = False
+    fields = ["status", "at", "note"]
+    readonly_fields = ["status", "at", "note"]
+    ordering = ["at", "id"]
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = ["order_no", "user", "status", "total", "region", "created_at", "delivered_at"]
+    list_filter = ["status", "created_at"]
+    search_fields = ["order_no", "phone", "user__username"]
+    list_select_related = ["user"]
+    date_hierarchy = "created_at"
+    raw_id_fields = ["user"]
+    inlines = [OrderItemInline, ShipmentInline, OrderStatusEventInline]
+
+    def save_model(self, request: HttpRequest, obj: Order, form, change: bool) -> None:
+        """Save the other fields as usual; a new status goes through the service so
+        the history gets its event. A new order records its first status."""
+        new_status = obj.status
+        status_changed = change and "status" in form.changed_data
+        if status_changed:
+            obj.status = form.initial["status"]
+        super().save_model(request, obj, form, change)
+        if status_changed or not change:
+            order_status_set(
+                order=obj,
+                status=new_status,
+                note=f"admin: {request.user.get_username()}",
+            )
+
+
+@admin.register(StorePolicy)
+class StorePolicyAdmin(admin.ModelAdmin):
+    list_display = ["key", "title_zh", "title_en", "updated_at"]
+    search_fields = ["key", "title_zh", "title_en", "text_zh", "text_en"]
+    readonly_fields = ["updated_at"]

@@ -1,0 +1,45 @@
+"""Back office for conversations: read the whole chat, filter by status and channel."""
+
+from django.contrib import admin
+
+from conversations.models import Conversation, Csat, Message, VerifiedOrder
+
+
+class MessageInline(admin.TabularInline):
+    model = Message
+    fk_name = "conversation"
+    extra = 0
+    can_delete = False
+    fields = ("seq", "sender", "kind", "text", "intent", "confidence", "helpful", "created_at")
+    readonly_fields = fields
+    ordering = ("seq",)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Conversation)
+class ConversationAdmin(admin.ModelAdmin):
+    list_display = ("public_id", "user", "channel", "language", "status", "last_seq", "updated_at")
+    list_filter = ("status", "channel", "language")
+    search_fields = ("public_id", "user__username", "visitor_id")
+    readonly_fields = ("public_id", "visitor_id", "last_seq", "created_at", "updated_at")
+    list_select_related = ("user",)
+    inlines = [MessageInline]
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    list_display = ("conversation", "seq", "sender", "kind", "short_text", "intent", "confidence")
+    list_filter = ("sender", "kind", "intent", "helpful")
+    search_fields = ("text", "conversation__public_id", "client_msg_id")
+    list_select_related = ("conversation",)
+    readonly_fields = [f.name for f in Message._meta.fields]
+
+    @admin.display(description="text")
+    def short_text(self, obj: Message) -> str:
+        return obj.text[:80]
+
+
+admin.site.register(VerifiedOrder)
+admin.site.register(Csat)

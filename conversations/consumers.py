@@ -1,0 +1,191 @@
+"""The shopper WebSocket edge: validate frames, call one service, send frames.
+
+Bad input gets an `error` frame with a code and the socket stays open; nothing
+is stored for a refused frame. Frames stored in the conversation reach every
+socket watching it through the channel-layer group, after the write commits.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from csbot import metrics
+from conversations import selectors, services
+from conversations.dialogue.text import language_from_accept
+from conversations.events import (
+    ChatError,
+    CsatFrame,
+    ErrorCode,
+    FeedbackFrame,
+    HandoffRequestFrame,
+    MessageFrame,
+    ResumeFrame,
+    ack_frame,
+    message_frame,
+    parse_client_frame,
+)
+from conversations.identity import Shopper, shopper_from, visitor_id_from_session
+from conversations.models import Conversation
+from conversations.ratelimit import rate_limit_hit
+from handoff.services import handoff_open
+
+log = logging.getLogger(__name__)
+
+
+def _header(scope: dict[str, Any], name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def client_ip(scope: dict[str, Any]) -> str:
+    client = scope.get("client") or ("unknown", 0)
+    return str(client[0])
+
+
+class ChatConsumer(AsyncWebsocketConsumer):
+    conversation: Conversation | None = None
+    shopper: Shopper
+
+    async def connect(self) -> None:
+        self.frame_times: list[float] = []
+        self.lang = language_from_accept(_header(self.scope, b"accept-language"))
+        self.shopper = await database_sync_to_async(self._identify)()
+        conversation = await database_sync_to_async(services.conversation_open)(
+            shopper=self.shopper, channel=Conversation.Channel.WEB, language=self.lang
+        )
+        await self.accept()
+        metrics.connected_sockets.labels(kind="shopper").inc()
+        await self._watch(conversation)
+        notice = await database_sync_to_async(selectors.privacy_notice)(
+            lang=conversation.language
+        )
+        await self._send(
+            {
+                "type": "conversation",
+                "conversation_id": conversation.public_id,
+                "language": conversation.language,
+                "privacy_notice": notice,
+            }
+        )
+
+    def _identify(self) -> Shopper:
+        session = self.scope["session"]
+        created = session.get("csbot_visitor") is None
+        visitor_id = visitor_id_from_session(session, create=True)
+        if created:
+            session.save()
+        return shopper_from(self.scope.get("user"), visitor_id)
+
+    async def disconnect(self, code: int) -> None:
+        if self.conversation is not None:
+            await self.channel_layer.group_discard(self.conversation.group_name, self.channel_name)
+            metrics.connected_sockets.labels(kind="shopper").dec()
+
+    async def _watch(self, conversation: Conversation) -> None:
+        if self.conversation is not None and self.conversation.pk != conversation.pk:
+            await self.channel_layer.group_discard(self.conversation.group_name, self.channel_name)
+        self.conversation = conversation
+        await self.channel_layer.group_add(conversation.group_name, self.channel_name)
+
+    # --- incoming ---------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        try:
+            self._frame_rate_check()
+            if bytes_data is not None and text_data is None:
+                raise ChatError(ErrorCode.BINARY_FRAME)
+            frame = parse_client_frame(text_data)
+            await self._dispatch(frame)
+        except ChatError as exc:
+            metrics.frame_errors_total.labels(code=exc.code.value).inc()
+            await self._send(exc.frame(self.conversation.language if self.conversation else "en"))
+
+    def _frame_rate_check(self) -> None:
+        now = time.monotonic()
+        self.frame_times = [t for t in self.frame_times if now - t < 10.0]
+        self.frame_times.append(now)
+        if len(self.frame_times) > settings.CSBOT_WS_FRAMES_PER_10S:
+            raise ChatError(ErrorCode.RATE_LIMITED)
+
+    async def _dispatch(self, frame: Any) -> None:
+        assert self.conversation is not None
+        if isinstance(frame, MessageFrame):
+            await self._message(frame)
+        elif isinstance(frame, ResumeFrame):
+            await self._resume(frame)
+        elif isinstance(frame, HandoffRequestFrame):
+            await database_sync_to_async(handoff_open)(
+                conversation=self.conversation, reason="requested"
+            )
+        elif isinstance(frame, FeedbackFrame):
+            await database_sync_to_async(services.message_feedback)(
+                conversation=self.conversation, seq=frame.seq, helpful=frame.helpful
+            )
+        elif isinstance(frame, CsatFrame):
+            await database_sync_to_async(services.csat_record)(
+                conversation=self.conversation, score=frame.score
+            )
+
+    async def _message(self, frame: MessageFrame) -> None:
+        assert self.conversation is not None
+        if rate_limit_hit(
+            key=f"visitor:{self.shopper.visitor_id}",
+            limit=settings.CSBOT_MESSAGES_PER_MINUTE,
+            window_s=60,
+        ) or rate_limit_hit(
+            key=f"ip:{client_ip(self.scope)}",
+            limit=settings.CSBOT_IP_MESSAGES_PER_MINUTE,
+            window_s=60,
+        ):
+            raise ChatError(ErrorCode.RATE_LIMITED)
+        message, _created = await database_sync_to_async(services.message_receive)(
+            conversation=self.conversation, text=frame.text, client_msg_id=frame.client_msg_id
+        )
+        await self._send(ack_frame(message))
+
+    async def _resume(self, frame: ResumeFrame) -> None:
+        assert self.conversation is not None
+        if frame.conversation_id != self.conversation.public_id:
+            conversation = await database_sync_to_async(services.conversation_get_owned)(
+                public_id=frame.conversation_id, shopper=self.shopper
+            )
+            await self._watch(conversation)
+            notice = await database_sync_to_async(selectors.privacy_notice)(
+                lang=conversation.language
+            )
+            await self._send(
+                {
+                    "type": "conversation",
+                    "conversation_id": conversation.public_id,
+                    "language": conversation.language,
+                    "privacy_notice": notice,
+                }
+            )
+        frames = await database_sync_to_async(_frames_after)(self.conversation, frame.after_seq)
+        for item in frames:
+            await self._send(item)
+
+    # --- outgoing ---------------------------------------------------------
+
+    async def chat_frame(self, event: dict[str, Any]) -> None:
+        """A frame broadcast to the conversation's group by a service."""
+        await self._send(event["frame"])
+
+    async def _send(self, frame: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(frame, ensure_ascii=False))
+
+
+def _frames_after(conversation: Conversation, after_seq: int) -> list[dict[str, Any]]:
+    return [
+        message_frame(m)
+        for m in selectors.messages_after(conversation=conversation, after_seq=after_seq)
+    ]

@@ -1,0 +1,128 @@
+"""Nothing-lost rules through the services: store once, seq, one reply, sweep."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from conversations import services
+from conversations.events import ChatError
+from conversations.identity import Shopper
+from conversations.models import Conversation, Csat, Message
+
+pytestmark = pytest.mark.usefixtures("demo_store")
+
+
+def receive(conversation, text, client_msg_id, capture):
+    with capture(execute=True):
+        return services.message_receive(
+            conversation=conversation, text=text, client_msg_id=client_msg_id
+        )
+
+
+def test_message_is_stored_with_next_seq_and_answered_once(
+    conversation, django_capture_on_commit_callbacks
+):
+    message, created = receive(conversation, "运费怎么算", "m1", django_capture_on_commit_callbacks)
+    assert created is True
+    assert message.seq == 1
+    bot = Message.objects.get(reply_to=message)
+    assert (bot.seq, bot.sender, bot.intent) == (2, "bot", "consult.logistics.shipping_fee")
+    assert "99" in bot.text and "8" in bot.text
+    conversation.refresh_from_db()
+    assert conversation.last_seq == 2
+
+
+def test_resent_client_msg_id_returns_same_message_and_no_second_reply(
+    conversation, django_capture_on_commit_callbacks
+):
+    first, _ = receive(conversation, "你好", "same", django_capture_on_commit_callbacks)
+    again, created = receive(conversation, "你好", "same", django_capture_on_commit_callbacks)
+    assert created is False
+    assert again.pk == first.pk and again.seq == first.seq
+    assert Message.objects.filter(conversation=conversation).count() == 2
+    assert Message.objects.filter(sender="bot").count() == 1
+
+
+def test_reply_generate_is_idempotent(conversation, django_capture_on_commit_callbacks):
+    message, _ = receive(conversation, "你好", "m1", django_capture_on_commit_callbacks)
+    assert services.reply_generate(message_id=message.pk) is None
+    assert Message.objects.filter(reply_to=message, sender="bot").count() == 1
+
+
+def test_client_msg_id_is_scoped_to_the_conversation(
+    conversation, django_capture_on_commit_callbacks
+):
+    other = Conversation.objects.create(visitor_id="v_other")
+    a, _ = receive(conversation, "你好", "shared-id", django_capture_on_commit_callbacks)
+    b, created = receive(other, "hello", "shared-id", django_capture_on_commit_callbacks)
+    assert created is True and a.pk != b.pk and b.seq == 1
+
+
+def test_agent_owned_conversation_gets_no_bot_reply(
+    conversation, django_capture_on_commit_callbacks
+):
+    conversation.status = Conversation.Status.AGENT
+    conversation.save()
+    message, _ = receive(conversation, "你好", "m1", django_capture_on_commit_callbacks)
+    assert not Message.objects.filter(reply_to=message).exists()
+
+
+def test_sweep_requeues_unanswered_messages_once(conversation):
+    # Stored without running on-commit callbacks: as if the task was lost.
+    message, _ = services.message_receive(conversation=conversation, text="你好", client_msg_id="x")
+    Message.objects.filter(pk=message.pk).update(created_at=timezone.now() - timedelta(minutes=5))
+    assert services.unanswered_sweep() == 1
+    assert Message.objects.filter(reply_to=message, sender="bot").count() == 1
+    assert services.unanswered_sweep() == 0
+
+
+def test_sweep_leaves_recent_messages_alone(conversation):
+    services.message_receive(conversation=conversation, text="你好", client_msg_id="x")
+    assert services.unanswered_sweep() == 0
+
+
+def test_conversation_open_reuses_the_latest_open_conversation(visitor):
+    first = services.conversation_open(shopper=visitor, channel="web", language="zh")
+    assert services.conversation_open(shopper=visitor, channel="web", language="zh") == first
+    first.status = Conversation.Status.CLOSED
+    first.save()
+    assert services.conversation_open(shopper=visitor, channel="web", language="zh") != first
+
+
+def test_conversation_get_owned_refuses_other_visitors_and_unknown_ids(conversation):
+    owner = Shopper(user=None, visitor_id=conversation.visitor_id)
+    assert services.conversation_get_owned(public_id=conversation.public_id, shopper=owner) == (
+        conversation
+    )
+    for shopper, public_id in [
+        (Shopper(user=None, visitor_id="v_someone_else"), conversation.public_id),
+        (owner, "c_does_not_exist"),
+    ]:
+        with pytest.raises(ChatError) as info:
+            services.conversation_get_owned(public_id=public_id, shopper=shopper)
+        assert info.value.code.value == "not_found"
+
+
+def test_user_conversation_is_not_visible_to_an_anonymous_visitor_with_same_id(
+    django_user_model,
+):
+    alice = django_user_model.objects.get(username="alice")
+    owned = services.conversation_open(
+        shopper=Shopper(user=alice, visitor_id="v_1"), channel="web", language="zh"
+    )
+    with pytest.raises(ChatError):
+        services.conversation_get_owned(
+            public_id=owned.public_id, shopper=Shopper(user=None, visitor_id="v_1")
+        )
+
+
+def test_feedback_and_csat(conversation, django_capture_on_commit_callbacks):
+    message, _ = receive(conversation, "你好", "m1", django_capture_on_commit_callbacks)
+    bot = services.message_feedback(conversation=conversation, seq=2, helpful=False)
+    assert bot.helpful is False
+    with pytest.raises(ChatError):
+        services.message_feedback(conversation=conversation, seq=message.seq, helpful=True)
+    assert services.csat_record(conversation=conversation, score=4).score == 4
+    assert services.csat_record(conversation=conversation, score=5).score == 5
+    assert Csat.objects.get(conversation=conversation).score == 5

@@ -1,0 +1,32 @@
+"""ASGI entry point: HTTP through Django, WebSockets through Channels.
+
+WebSocket connects must come from an allowed origin (cross-site pages are
+refused at the handshake) and carry the Django session and user.
+"""
+
+import logging
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "csbot.settings")
+django_asgi_app = get_asgi_application()
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
+
+import conversations.routing  # noqa: E402
+from csbot.settings import describe_mode  # noqa: E402
+
+logging.getLogger("csbot").info("csbot starting: %s", describe_mode(settings))
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": AllowedHostsOriginValidator(
+            AuthMiddlewareStack(URLRouter(conversations.routing.websocket_urlpatterns))
+        ),
+    }
+)

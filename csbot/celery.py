@@ -1,0 +1,11 @@
+"""The Celery application. Tasks run eagerly in-process unless a broker is set."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "csbot.settings")
+
+app = Celery("csbot")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

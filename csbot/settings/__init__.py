@@ -1,0 +1,290 @@
+"""csbot settings, read from the environment.
+
+With no environment set, everything runs embedded in one process: SQLite, the
+in-memory channel layer, the local-memory cache and eager Celery tasks.
+`REDIS_URL` switches the channel layer, cache and Celery broker to Redis;
+`DATABASE_URL` switches the database (for example to PostgreSQL).
+Production (`DEBUG=0`) refuses to start without a strong `SECRET_KEY`.
+"""
+
+import logging
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+VAR_DIR = Path(os.environ.get("CSBOT_VAR_DIR", BASE_DIR / "var"))
+
+log = logging.getLogger("csbot.settings")
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        return float(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a number, got {value!r}") from exc
+
+
+def env_int(name: str, default: int) -> int:
+    return int(env_float(name, default))
+
+
+# --- Core -------------------------------------------------------------------
+
+DEBUG = env_bool("DEBUG", True)
+LOCAL_HOSTS = ["localhost", "127.0.0.1", "[::1]", "testserver"]
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", LOCAL_HOSTS)
+
+_DEV_SECRET = "django-insecure-csbot-dev-only-key-never-use-in-production"
+SECRET_KEY = os.environ.get("SECRET_KEY", _DEV_SECRET if DEBUG else "")
+
+if not DEBUG:
+    if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("django-insecure") or len(set(SECRET_KEY)) < 5:
+        raise ImproperlyConfigured(
+            "DEBUG is off: set SECRET_KEY to a random string of at least 50 characters."
+        )
+else:
+    public = [h for h in ALLOWED_HOSTS if h not in LOCAL_HOSTS and not h.startswith(".localhost")]
+    if public and not env_bool("CSBOT_ALLOW_DEBUG_PUBLIC", False):
+        raise ImproperlyConfigured(
+            f"DEBUG is on with public hosts {public}: set DEBUG=0 for a public deployment."
+        )
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "graphene_django",
+    "django_prometheus",
+    "catalog",
+    "conversations",
+    "intents",
+    "handoff",
+]
+
+MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+
+ROOT_URLCONF = "csbot.urls"
+ASGI_APPLICATION = "csbot.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database ---------------------------------------------------------------
+
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+else:
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": VAR_DIR / "db.sqlite3",
+            "OPTIONS": {
+                # IMMEDIATE takes the write lock at BEGIN, so two writers queue
+                # on the busy timeout instead of failing with "database is locked".
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: channel layer, cache, Celery broker ------------------------------
+
+REDIS_URL = os.environ.get("REDIS_URL", "")
+
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [REDIS_URL],
+                "prefix": os.environ.get("CSBOT_CHANNEL_PREFIX", "csbot"),
+                "capacity": 1000,
+                "expiry": 30,
+            },
+        }
+    }
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": os.environ.get("CSBOT_CACHE_PREFIX", "csbot"),
+            "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "csbot",
+            "OPTIONS": {"MAX_ENTRIES": 50_000},
+        }
+    }
+
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not CELERY_BROKER_URL)
+if not CELERY_BROKER_URL:
+    CELERY_BROKER_URL = "memory://"  # never contacted while tasks run eagerly
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    "conversations.reply_generate": {"queue": "inference"},
+    "conversations.unanswered_sweep": {"queue": "default"},
+}
+CELERY_TASK_TIME_LIMIT = 30
+CELERY_TASK_SOFT_TIME_LIMIT = 20
+# Above the task time limit, so a slow task is not redelivered while it still runs.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 120}
+CELERY_BEAT_SCHEDULE = {
+    "unanswered-sweep": {"task": "conversations.unanswered_sweep", "schedule": 60.0},
+}
+
+# --- Sessions, auth ---------------------------------------------------------
+
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = 60 * 60 * 24 * 30
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+if not DEBUG:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# --- I18n, static -----------------------------------------------------------
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+TIME_ZONE = os.environ.get("TIME_ZONE", "Asia/Shanghai")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# --- GraphQL ----------------------------------------------------------------
+
+GRAPHENE = {"SCHEMA": "csbot.schema.schema"}
+
+# --- csbot ------------------------------------------------------------------
+
+CSBOT_SHOP_NAME = os.environ.get("CSBOT_SHOP_NAME", "星河商城 Xinghe Mall")
+# Intent confidence below this asks to clarify, then hands off (DESIGN.md §3).
+CSBOT_HANDOFF_THRESHOLD = env_float("CSBOT_HANDOFF_THRESHOLD", 0.7)
+CSBOT_MAX_TEXT_CHARS = 2000
+CSBOT_MAX_FRAME_BYTES = 16 * 1024
+# Per-socket frame rate and per-visitor message rate (fixed windows in the cache).
+CSBOT_WS_FRAMES_PER_10S = env_int("CSBOT_WS_FRAMES_PER_10S", 30)
+CSBOT_MESSAGES_PER_MINUTE = env_int("CSBOT_MESSAGES_PER_MINUTE", 40)
+CSBOT_IP_MESSAGES_PER_MINUTE = env_int("CSBOT_IP_MESSAGES_PER_MINUTE", 600)
+# Order verification: failures allowed before the lockout, and its length.
+CSBOT_VERIFY_MAX_FAILURES = env_int("CSBOT_VERIFY_MAX_FAILURES", 3)
+CSBOT_VERIFY_LOCKOUT_S = env_int("CSBOT_VERIFY_LOCKOUT_S", 15 * 60)
+# Dialogue state lives in the cache for this long after the last turn.
+CSBOT_STATE_TTL_S = env_int("CSBOT_STATE_TTL_S", 24 * 60 * 60)
+# How long the HTTP chat API waits for a worker's reply before answering.
+CSBOT_HTTP_REPLY_WAIT_S = env_float("CSBOT_HTTP_REPLY_WAIT_S", 5.0)
+# The sweep re-queues shopper messages left unanswered for longer than this.
+CSBOT_SWEEP_AFTER_S = env_int("CSBOT_SWEEP_AFTER_S", 30)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.channels.server": {"level": "WARNING"},
+        "daphne": {"level": "WARNING"},
+        "celery.app.trace": {"level": "WARNING"},
+    },
+}
+
+
+def describe_mode(conf) -> str:
+    """One line naming each integration's mode, logged at startup."""
+    db = conf.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+    layer = "redis" if conf.REDIS_URL else "in-memory"
+    celery = "eager (in-process)" if conf.CELERY_TASK_ALWAYS_EAGER else "broker"
+    return f"database={db} channel_layer={layer} cache={layer} celery={celery} debug={conf.DEBUG}"

@@ -1,0 +1,11 @@
+"""Settings for the test suite: the embedded defaults, or Redis/PostgreSQL when
+the environment names them (`make test` runs both when the services answer)."""
+
+from csbot.settings import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Unit tests run tasks in-process; the worker tests flip this on their own app.
+CELERY_TASK_ALWAYS_EAGER = True
+CSBOT_HTTP_REPLY_WAIT_S = 2.0
+WHITENOISE_AUTOREFRESH = True
+LOGGING["root"]["level"] = "WARNING"  # noqa: F405

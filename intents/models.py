@@ -1,0 +1,1 @@
+"""Intent training data and model versions (filled in by the understanding issue)."""
