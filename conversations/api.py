@@ -18,13 +18,13 @@ from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from csbot import metrics
 from conversations import selectors, services
 from conversations.dialogue.text import language_from_accept
 from conversations.events import ChatError, ErrorCode, clean_text, message_frame
 from conversations.identity import shopper_from, visitor_id_from_session
 from conversations.models import Conversation, Message
 from conversations.ratelimit import rate_limit_hit
+from csbot import metrics
 
 STATUS_FOR = {
     ErrorCode.FRAME_TOO_LARGE: 413,
@@ -142,4 +142,3 @@ async def chat(request: HttpRequest) -> JsonResponse:
         {"conversation_id": conversation.public_id, "seq": message.seq, "replies": frames},
         json_dumps_params={"ensure_ascii": False},
     )
-

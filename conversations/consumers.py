@@ -16,7 +16,6 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from csbot import metrics
 from conversations import selectors, services
 from conversations.dialogue.text import language_from_accept
 from conversations.events import (
@@ -34,6 +33,7 @@ from conversations.events import (
 from conversations.identity import Shopper, shopper_from, visitor_id_from_session
 from conversations.models import Conversation
 from conversations.ratelimit import rate_limit_hit
+from csbot import metrics
 from handoff.services import handoff_open
 
 log = logging.getLogger(__name__)
@@ -65,9 +65,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.accept()
         metrics.connected_sockets.labels(kind="shopper").inc()
         await self._watch(conversation)
-        notice = await database_sync_to_async(selectors.privacy_notice)(
-            lang=conversation.language
-        )
+        notice = await database_sync_to_async(selectors.privacy_notice)(lang=conversation.language)
         await self._send(
             {
                 "type": "conversation",

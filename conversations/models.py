@@ -122,12 +122,16 @@ class VerifiedOrder(models.Model):
             models.UniqueConstraint(fields=["conversation", "order"], name="verified_once")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.conversation_id} verified order {self.order_id}"
+
 
 class Csat(models.Model):
     """A shopper's 1–5 satisfaction score for a conversation (last one wins)."""
 
-    conversation = models.OneToOneField(
-        Conversation, on_delete=models.CASCADE, related_name="csat"
-    )
+    conversation = models.OneToOneField(Conversation, on_delete=models.CASCADE, related_name="csat")
     score = models.PositiveSmallIntegerField()
     created_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.conversation_id} CSAT {self.score}"

@@ -17,9 +17,7 @@ def messages_after(*, conversation: Conversation, after_seq: int) -> QuerySet[Me
 
 def replies_for(*, message: Message) -> list[Message]:
     """The bot and system messages produced for one shopper message."""
-    return list(
-        Message.objects.filter(reply_to=message).select_related("reply_to").order_by("seq")
-    )
+    return list(Message.objects.filter(reply_to=message).select_related("reply_to").order_by("seq"))
 
 
 def privacy_notice(*, lang: str) -> str:

@@ -18,12 +18,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
-from csbot import metrics
 from conversations.dialogue import policy
 from conversations.dialogue.state import state_load, state_save
 from conversations.events import ChatError, ErrorCode, broadcast_on_commit, message_frame
 from conversations.identity import Shopper
 from conversations.models import Conversation, Csat, Message
+from csbot import metrics
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,9 @@ messages_total = Counter(
     "csbot_messages_total", "Chat messages stored, by sender and channel.", ["sender", "channel"]
 )
 replies_total = Counter(
-    "csbot_replies_total", "Bot replies sent, by intent (level 1) and outcome.", ["intent", "outcome"]
+    "csbot_replies_total",
+    "Bot replies sent, by intent (level 1) and outcome.",
+    ["intent", "outcome"],
 )
 reply_latency_seconds = Histogram(
     "csbot_reply_latency_seconds",

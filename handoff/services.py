@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 
-from csbot import metrics
 from conversations.models import Conversation, Message
+from csbot import metrics
 from handoff.models import HandoffRequest
 
 PRIORITY_NAMES = {0: "urgent", 1: "high", 2: "normal"}

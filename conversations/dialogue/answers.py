@@ -146,14 +146,18 @@ def product_spec(product: Product, lang: str, asked_keys: list[str]) -> Reply:
     found = [product.spec(key) for key in asked_keys]
     found = [item for item in found if item]
     if found:
-        facts = "；".join(item["zh"] for item in found) if lang == "zh" else "; ".join(
-            item["en"] for item in found
+        facts = (
+            "；".join(item["zh"] for item in found)
+            if lang == "zh"
+            else "; ".join(item["en"] for item in found)
         )
         text = t(lang, f"{product.name_zh}：{facts}。", f"{product.name_en}: {facts}.")
     elif asked_keys:
         listed = product.specs
-        facts = "；".join(i["zh"] for i in listed) if lang == "zh" else "; ".join(
-            i["en"] for i in listed
+        facts = (
+            "；".join(i["zh"] for i in listed)
+            if lang == "zh"
+            else "; ".join(i["en"] for i in listed)
         )
         text = t(
             lang,
@@ -161,18 +165,26 @@ def product_spec(product: Product, lang: str, asked_keys: list[str]) -> Reply:
             f"The {product.name_en}'s specs don't list that. Its main specs: {facts}.",
         )
     else:
-        facts = "；".join(i["zh"] for i in product.specs) if lang == "zh" else "; ".join(
-            i["en"] for i in product.specs
+        facts = (
+            "；".join(i["zh"] for i in product.specs)
+            if lang == "zh"
+            else "; ".join(i["en"] for i in product.specs)
         )
-        text = t(lang, f"{product.name_zh} 主要参数：{facts}。", f"{product.name_en} specs: {facts}.")
+        text = t(
+            lang, f"{product.name_zh} 主要参数：{facts}。", f"{product.name_en} specs: {facts}."
+        )
     return Reply(text=text, cards=[product_card(product, lang)])
 
 
 def product_recommend(products: list[Product], lang: str) -> Reply:
     if not products:
-        return Reply(text=t(lang, "暂时没有可推荐的商品。", "There is nothing to recommend right now."))
-    names = "、".join(p.name_zh for p in products) if lang == "zh" else ", ".join(
-        p.name_en for p in products
+        return Reply(
+            text=t(lang, "暂时没有可推荐的商品。", "There is nothing to recommend right now.")
+        )
+    names = (
+        "、".join(p.name_zh for p in products)
+        if lang == "zh"
+        else ", ".join(p.name_en for p in products)
     )
     text = t(lang, f"为您推荐：{names}。", f"You might like: {names}.")
     return Reply(text=text, cards=[product_card(p, lang) for p in products])
@@ -245,7 +257,9 @@ def order_status(order: Order, lang: str) -> Reply:
         )
     if order.delivered_at and order.status == "delivered":
         d = order.delivered_at
-        text += t(lang, f"签收日期：{d.year}年{d.month}月{d.day}日。", f" Delivered on {d.isoformat()}.")
+        text += t(
+            lang, f"签收日期：{d.year}年{d.month}月{d.day}日。", f" Delivered on {d.isoformat()}."
+        )
     return Reply(text=text, cards=[order_card(order, lang)])
 
 
@@ -258,7 +272,11 @@ def ask_order_details(lang: str, *, need_order_no: bool, need_last4: bool) -> Re
             "and the last four digits of the phone number on the order.",
         )
     elif need_order_no:
-        text = t(lang, "请提供您的订单号（以 DD 开头）。", "Please give me your order number (starting with DD).")
+        text = t(
+            lang,
+            "请提供您的订单号（以 DD 开头）。",
+            "Please give me your order number (starting with DD).",
+        )
     else:
         text = t(
             lang,
@@ -302,7 +320,12 @@ def orders_list(orders: list[Order], lang: str) -> Reply:
 
 STARTER_QUESTIONS = {
     "zh": ["运费怎么算", "星河 X5 多少钱", "查询订单状态", "怎么退货"],
-    "en": ["How much is shipping?", "How much is the Xinghe X5?", "Where is my order?", "How do I return an item?"],
+    "en": [
+        "How much is shipping?",
+        "How much is the Xinghe X5?",
+        "Where is my order?",
+        "How do I return an item?",
+    ],
 }
 
 
@@ -332,7 +355,11 @@ def handoff_notice(lang: str, hours: StorePolicy | None, *, complaint: bool) -> 
         "非常抱歉给您带来不好的体验。" if complaint else "",
         "I'm sorry about this experience. " if complaint else "",
     )
-    text = opening + t(lang, "正在为您转接人工客服，请稍候。", "I'm connecting you to a human agent; please hold on.")
+    text = opening + t(
+        lang,
+        "正在为您转接人工客服，请稍候。",
+        "I'm connecting you to a human agent; please hold on.",
+    )
     if hours is not None:
         text += (" " if lang == "en" else "") + hours.text(lang)
     return Reply(text=text)

@@ -60,7 +60,10 @@ def respond(*, conversation: Conversation, text: str, state: DialogueState) -> O
     norm = normalize(text)
     expecting_last4 = state.pending == ORDER_STATUS and bool(state.slots.get("order_no"))
     slots = extract(norm, expecting_last4=expecting_last4)
-    result = get_understanding().classify(norm, lang=lang)
+    # Product names hold cue words ("降噪耳机", "wireless charger"): classify what
+    # the shopper asks about the product, not the product's name.
+    question = norm.replace(slots.product_mention, " ") if slots.product_mention else norm
+    result = get_understanding().classify(question, lang=lang)
     label, confidence = _resolve_label(result, slots, state)
     state.node = "question"
     state.remember_turn(role="shopper", text=text, intent=label)
@@ -81,9 +84,9 @@ def _resolve_label(
 ) -> tuple[str | None, float]:
     label, confidence = result.label, result.confidence
     confident = label is not None and confidence >= settings.CSBOT_HANDOFF_THRESHOLD
-    fills_pending = (
-        state.pending == ORDER_STATUS and (slots.order_no or slots.phone_last4)
-    ) or (state.pending in PRODUCT_LABELS and slots.product)
+    fills_pending = (state.pending == ORDER_STATUS and (slots.order_no or slots.phone_last4)) or (
+        state.pending in PRODUCT_LABELS and slots.product
+    )
     if state.pending and fills_pending and (not confident or label == state.pending):
         return state.pending, max(confidence, 0.9)
     if not confident and slots.order_no:
@@ -136,7 +139,9 @@ def _answer(
         state.pending = None
         reason = "complaint" if level1 == "complaint" else "requested"
         hours = policy_get(key="agent_hours")
-        return done(answers.handoff_notice(lang, hours, complaint=level1 == "complaint"), handoff=reason)
+        return done(
+            answers.handoff_notice(lang, hours, complaint=level1 == "complaint"), handoff=reason
+        )
     if label == "general.chat.greeting":
         state.node = "answer"
         return done(answers.greeting(lang, settings.CSBOT_SHOP_NAME))
@@ -155,9 +160,7 @@ def _answer(
     return done(_policy_answer(label, conversation, slots, state, lang))
 
 
-def _product_answer(
-    label: str, norm: str, slots: Slots, state: DialogueState, lang: str
-) -> Reply:
+def _product_answer(label: str, norm: str, slots: Slots, state: DialogueState, lang: str) -> Reply:
     state.node = "product_lookup"
     if label == "consult.product.recommend":
         state.node = "answer"
@@ -206,7 +209,9 @@ def _order_answer(
     if not order_no or not last4:
         state.pending = ORDER_STATUS
         state.node = "await_slot"
-        return answers.ask_order_details(lang, need_order_no=not order_no, need_last4=not last4), None
+        return answers.ask_order_details(
+            lang, need_order_no=not order_no, need_last4=not last4
+        ), None
 
     result = order_verify(conversation=conversation, order_no=order_no, phone_last4=last4)
     state.slots.pop("phone_last4", None)

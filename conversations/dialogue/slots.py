@@ -23,11 +23,31 @@ AMOUNT = re.compile(
     r"|(?:满|买了?|order of|spend|spending|worth)\s*[¥￥]?\s*(\d+(?:\.\d+)?)"
 )
 REGIONS = {
-    "新疆": "新疆", "xinjiang": "新疆", "西藏": "西藏", "tibet": "西藏", "xizang": "西藏",
-    "北京": "北京", "beijing": "北京", "上海": "上海", "shanghai": "上海", "广州": "广东",
-    "广东": "广东", "guangzhou": "广东", "guangdong": "广东", "深圳": "广东", "shenzhen": "广东",
-    "杭州": "浙江", "浙江": "浙江", "hangzhou": "浙江", "成都": "四川", "四川": "四川",
-    "chengdu": "四川", "内蒙古": "内蒙古", "青海": "青海", "甘肃": "甘肃", "宁夏": "宁夏",
+    "新疆": "新疆",
+    "xinjiang": "新疆",
+    "西藏": "西藏",
+    "tibet": "西藏",
+    "xizang": "西藏",
+    "北京": "北京",
+    "beijing": "北京",
+    "上海": "上海",
+    "shanghai": "上海",
+    "广州": "广东",
+    "广东": "广东",
+    "guangzhou": "广东",
+    "guangdong": "广东",
+    "深圳": "广东",
+    "shenzhen": "广东",
+    "杭州": "浙江",
+    "浙江": "浙江",
+    "hangzhou": "浙江",
+    "成都": "四川",
+    "四川": "四川",
+    "chengdu": "四川",
+    "内蒙古": "内蒙古",
+    "青海": "青海",
+    "甘肃": "甘肃",
+    "宁夏": "宁夏",
 }
 
 _PRODUCT_INDEX_TTL_S = 30.0
@@ -39,11 +59,14 @@ class Slots:
     order_no: str | None = None
     phone_last4: str | None = None
     product: str | None = None  # SKU
+    product_mention: str | None = None  # the words that named it
     region: str | None = None
     amount: Decimal | None = None
 
     def as_dict(self) -> dict[str, str]:
-        return {k: str(v) for k, v in self.__dict__.items() if v is not None}
+        return {
+            k: str(v) for k, v in self.__dict__.items() if v is not None and k != "product_mention"
+        }
 
 
 def product_index() -> list[tuple[str, str]]:
@@ -95,6 +118,7 @@ def extract(text: str, *, expecting_last4: bool = False) -> Slots:
     for needle, sku in product_index():
         if _contains_word(text, needle):
             slots.product = sku
+            slots.product_mention = needle
             break
     for needle, region in REGIONS.items():
         if _contains_word(text, needle):

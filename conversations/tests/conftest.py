@@ -1,6 +1,7 @@
 """Fixtures for conversation tests: shoppers with real sessions, conversations."""
 
 import pytest
+from channels.db import database_sync_to_async
 from django.contrib.sessions.backends.cached_db import SessionStore
 
 from conversations import services
@@ -21,6 +22,7 @@ def conversation(db, visitor):
 def session_cookie(transactional_db):
     """A saved session for one visitor, as the cookie header a browser would send."""
 
+    @database_sync_to_async
     def make(visitor_id: str = "v_ws_visitor") -> tuple[bytes, str]:
         store = SessionStore()
         store[VISITOR_SESSION_KEY] = visitor_id

@@ -73,9 +73,7 @@ def test_oversized_frame_is_refused_before_parsing():
 
 
 def test_lone_surrogate_is_refused():
-    assert code_of('{"type":"message","text":"a\\ud800b","client_msg_id":"a"}') == (
-        "invalid_frame"
-    )
+    assert code_of('{"type":"message","text":"a\\ud800b","client_msg_id":"a"}') == ("invalid_frame")
 
 
 def test_error_frame_is_bilingual():

@@ -54,7 +54,7 @@ DEBUG = env_bool("DEBUG", True)
 LOCAL_HOSTS = ["localhost", "127.0.0.1", "[::1]", "testserver"]
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", LOCAL_HOSTS)
 
-_DEV_SECRET = "django-insecure-csbot-dev-only-key-never-use-in-production"
+_DEV_SECRET = "django-insecure-csbot-dev-only-key-never-use-in-production"  # noqa: S105
 SECRET_KEY = os.environ.get("SECRET_KEY", _DEV_SECRET if DEBUG else "")
 
 if not DEBUG:

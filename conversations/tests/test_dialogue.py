@@ -1,0 +1,213 @@
+"""The foundation's answers through the services: grounded in catalog data,
+multi-turn order verification, context carry-over, low confidence then handoff."""
+
+import itertools
+from decimal import Decimal
+
+import pytest
+
+from catalog.models import Product, StorePolicy
+from conversations import services
+from conversations.identity import Shopper
+from conversations.models import Conversation, Message, VerifiedOrder
+from handoff.models import HandoffRequest
+
+pytestmark = pytest.mark.usefixtures("demo_store")
+_ids = itertools.count()
+
+
+@pytest.fixture
+def ask(django_capture_on_commit_callbacks):
+    """Send one shopper message and return the replies stored for it."""
+
+    def ask(conversation: Conversation, text: str) -> list[Message]:
+        with django_capture_on_commit_callbacks(execute=True):
+            message, _ = services.message_receive(
+                conversation=conversation, text=text, client_msg_id=f"t{next(_ids)}"
+            )
+        return list(Message.objects.filter(reply_to=message).order_by("seq"))
+
+    return ask
+
+
+def bot(replies: list[Message]) -> Message:
+    return next(m for m in replies if m.sender == "bot")
+
+
+def test_shipping_fee_in_chinese_quotes_the_policy(conversation, ask):
+    reply = bot(ask(conversation, "运费怎么算"))
+    assert reply.intent == "consult.logistics.shipping_fee"
+    assert (
+        reply.text
+        == "订单满¥99包邮；不满¥99收取基础运费¥8。新疆、西藏地区统一运费¥20，不参与包邮。"
+    )
+    assert reply.language == "zh"
+
+
+def test_shipping_fee_in_english_computes_for_an_amount(conversation, ask):
+    reply = bot(ask(conversation, "How much is shipping for an order of 50 yuan?"))
+    assert reply.intent == "consult.logistics.shipping_fee"
+    assert reply.text.endswith("An order of ¥50 pays ¥8 shipping; add ¥49 more to ship free.")
+    assert reply.language == "en"
+
+
+def test_shipping_to_a_remote_region(conversation, ask):
+    reply = bot(ask(conversation, "寄到新疆运费多少"))
+    assert reply.text.endswith("寄往新疆的运费是 ¥20。")
+
+
+def test_price_stock_and_spec_follow_the_product_in_context(conversation, ask):
+    assert bot(ask(conversation, "星河X5多少钱")).text == "星河 X5 手机 售价 ¥2999。"
+    spec = bot(ask(conversation, "它支持无线充电吗"))
+    assert spec.intent == "consult.product.spec"
+    assert spec.text == "星河 X5 手机：支持15W无线快充，兼容Qi标准。"
+    assert spec.payload["cards"][0]["sku"] == "XH-X5"
+
+
+def test_english_stock_answer_for_out_of_stock_product_gives_restock_date(conversation, ask):
+    reply = bot(ask(conversation, "Is the X5 Lite in stock?"))
+    assert reply.text == ("The Xinghe X5 Lite is out of stock; restock expected on 2026-12-10.")
+    follow = bot(ask(conversation, "does it support wireless charging?"))
+    assert follow.text == "Xinghe X5 Lite: No wireless charging."
+
+
+def test_answers_follow_catalog_and_policy_edits(conversation, ask):
+    Product.objects.filter(sku="XH-X5").update(price=Decimal("2799"))
+    policy = StorePolicy.objects.get(key="shipping_fee")
+    policy.text_zh = "订单满¥199包邮；不满¥199收取基础运费¥10。"
+    policy.save()
+    assert bot(ask(conversation, "星河X5多少钱")).text == "星河 X5 手机 售价 ¥2799。"
+    assert bot(ask(conversation, "运费怎么算")).text == "订单满¥199包邮；不满¥199收取基础运费¥10。"
+
+
+def test_product_question_without_a_product_asks_which_then_answers(conversation, ask):
+    first = bot(ask(conversation, "多少钱"))
+    assert first.text == "请问您想了解哪款商品？"
+    assert first.payload["suggestions"][0] == "星河 X5 手机"
+    assert bot(ask(conversation, "云朵降噪耳机 Pro")).text == "云朵降噪耳机 Pro 售价 ¥499。"
+
+
+def test_order_status_asks_for_missing_slots_then_verifies(conversation, ask):
+    assert bot(ask(conversation, "查一下我的订单")).text == (
+        "为保护您的隐私，请提供订单号（以 DD 开头）和下单手机号的后四位。"
+    )
+    assert (
+        bot(ask(conversation, "DD202611010001")).text
+        == "请再提供下单手机号的后四位，用于核实身份。"
+    )
+    reply = bot(ask(conversation, "8000"))
+    assert reply.text == (
+        "订单 DD202611010001 当前状态：已发货。承运快递：顺丰速运，运单号 SF1234567890。"
+    )
+    assert reply.payload["cards"][0]["tracking_no"] == "SF1234567890"
+    assert VerifiedOrder.objects.filter(conversation=conversation).count() == 1
+
+
+def test_wrong_phone_and_unknown_order_get_the_same_reply(conversation, ask):
+    wrong_phone = bot(ask(conversation, "订单 DD202611010001 尾号 1234")).text
+    unknown = bot(ask(conversation, "订单 DD209912310099 尾号 8000")).text
+    assert (
+        wrong_phone == unknown == "抱歉，没能用这组订单号和手机尾号核实到订单，请检查后重新输入。"
+    )
+    assert not VerifiedOrder.objects.exists()
+
+
+def test_repeated_verification_failures_lock_and_hand_off(conversation, ask):
+    for _ in range(2):
+        ask(conversation, "订单 DD202611010001 尾号 1111")
+    replies = ask(conversation, "订单 DD202611010001 尾号 2222")
+    assert bot(replies).text.startswith("核实失败次数过多，订单查询已暂时锁定。")
+    assert [m.payload["status"] for m in replies if m.kind == "handoff"] == ["queued"]
+    # Locked: even the right digits are refused now.
+    assert bot(ask(conversation, "订单 DD202611010001 尾号 8000")).text.startswith(
+        "核实失败次数过多"
+    )
+    assert not VerifiedOrder.objects.exists()
+    assert HandoffRequest.objects.get(conversation=conversation).reason == "verification_locked"
+
+
+def test_logged_in_owner_sees_orders_without_verification(db, ask, django_user_model):
+    alice = django_user_model.objects.get(username="alice")
+    conversation = services.conversation_open(
+        shopper=Shopper(user=alice, visitor_id="v_alice"), channel="web", language="zh"
+    )
+    listing = bot(ask(conversation, "查订单"))
+    assert [c["order_no"] for c in listing.payload["cards"]] == [
+        "DD202611020002",
+        "DD202611010001",
+    ]
+    detail = bot(ask(conversation, "DD202611020002 到哪了"))
+    assert detail.text == "订单 DD202611020002 当前状态：已签收。签收日期：2026年11月5日。"
+    # Someone else's order still needs the phone digits.
+    assert bot(ask(conversation, "DD202611030003 到哪了")).text == (
+        "请再提供下单手机号的后四位，用于核实身份。"
+    )
+
+
+def test_greeting_offers_starter_questions(conversation, ask):
+    reply = bot(ask(conversation, "你好"))
+    assert reply.intent == "general.chat.greeting"
+    assert reply.payload["suggestions"] == [
+        "运费怎么算",
+        "星河 X5 多少钱",
+        "查询订单状态",
+        "怎么退货",
+    ]
+
+
+def test_unknown_question_is_honest_then_second_one_hands_off(conversation, ask):
+    first = ask(conversation, "你们老板是谁")
+    assert bot(first).intent is None
+    assert bot(first).text.startswith("抱歉，我不太确定您的意思。")
+    assert bot(first).payload["suggestions"][-1] == "转人工"
+    assert [m.kind for m in first] == ["text"]
+    second = ask(conversation, "火星上能送货吗")
+    assert [m.kind for m in second] == ["text", "handoff"]
+    assert HandoffRequest.objects.get(conversation=conversation).reason == "low_confidence"
+    conversation.refresh_from_db()
+    assert conversation.status == "waiting"
+
+
+def test_asking_for_a_human_queues_with_position(conversation, ask):
+    replies = ask(conversation, "转人工")
+    assert (
+        bot(replies).text
+        == "正在为您转接人工客服，请稍候。" + StorePolicy.objects.get(key="agent_hours").text_zh
+    )
+    handoff = next(m for m in replies if m.kind == "handoff")
+    assert handoff.payload == {"status": "queued", "priority": "normal", "position": 1}
+
+
+def test_complaint_goes_to_the_queue_with_high_priority(conversation, ask):
+    replies = ask(conversation, "我要投诉，你们服务太差了")
+    assert bot(replies).intent.startswith("complaint.")
+    assert HandoffRequest.objects.get(conversation=conversation).priority == 1
+
+
+@pytest.mark.parametrize(
+    ("question", "policy_key"),
+    [
+        ("怎么退货", "returns"),
+        ("可以换货吗", "exchange"),
+        ("手表保修多久", "warranty"),
+        ("退款多久到账", "refund"),
+        ("支持哪些支付方式", "payment_methods"),
+        ("可以分期吗", "installment"),
+        ("发票怎么开", "invoice"),
+        ("买了降价了能保价吗", "price_protection"),
+        ("地址写错了能改地址吗", "change_address"),
+        ("几天能到", "dispatch"),
+    ],
+)
+def test_policy_questions_are_answered_from_the_policy(conversation, ask, question, policy_key):
+    assert bot(ask(conversation, question)).text == StorePolicy.objects.get(key=policy_key).text_zh
+
+
+def test_reply_language_follows_the_shopper(conversation, ask):
+    assert bot(ask(conversation, "hello")).language == "en"
+    conversation.refresh_from_db()
+    assert conversation.language == "en"
+    # An order number alone keeps the conversation's language.
+    assert bot(ask(conversation, "DD202611010001")).text == (
+        "Please also give me the last four digits of the phone number on the order."
+    )
