@@ -9,3 +9,5 @@ CELERY_TASK_ALWAYS_EAGER = True
 CSBOT_HTTP_REPLY_WAIT_S = 2.0
 WHITENOISE_AUTOREFRESH = True
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+# Close connections after each sync call so test databases can be dropped.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
