@@ -8,7 +8,15 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from catalog.models import Order, OrderItem, OrderStatusEvent, Product, Shipment, StorePolicy
+from catalog.models import (
+    FaqEntry,
+    Order,
+    OrderItem,
+    OrderStatusEvent,
+    Product,
+    Shipment,
+    StorePolicy,
+)
 from catalog.services import order_status_set
 
 
@@ -107,3 +115,10 @@ class StorePolicyAdmin(admin.ModelAdmin):
     list_display = ["key", "title_zh", "title_en", "updated_at"]
     search_fields = ["key", "title_zh", "title_en", "text_zh", "text_en"]
     readonly_fields = ["updated_at"]
+
+
+@admin.register(FaqEntry)
+class FaqEntryAdmin(admin.ModelAdmin):
+    list_display = ["question_zh", "question_en", "is_active", "updated_at"]
+    list_filter = ["is_active"]
+    search_fields = ["question_zh", "question_en", "variants_zh", "variants_en"]

@@ -433,3 +433,47 @@ ORDERS: list[dict] = [
         "delivered_at": None,
     },
 ]
+
+
+# FAQ entries: questions the intent templates do not answer directly, worded
+# from the facts above. Keyed by question_zh.
+FAQS: list[dict] = [
+    {
+        "question_zh": "磁吸无线充电器能给星河X5充电吗",
+        "question_en": "Does the MagCharge charger work with the Xinghe X5?",
+        "variants_zh": "X5能用磁吸充电器吗\n无线充电器兼容X5吗\nMC-15支持X5吗",
+        "variants_en": "Can I charge the X5 with the MagCharge?\n"
+        "Is the wireless charger compatible with the X5",
+        "answer_zh": "可以。磁吸无线充电器 15W 支持 Qi 标准，星河 X5 支持 15W 无线快充（兼容 Qi），"
+        "两者搭配可以 15W 无线充电。星河 X5 Lite 不支持无线充电。",
+        "answer_en": "Yes. The MagCharge 15W charger uses the Qi standard, and the Xinghe X5 "
+        "supports 15W Qi wireless charging, so together they charge at 15W. "
+        "The X5 Lite has no wireless charging.",
+    },
+    {
+        "question_zh": "退货运费谁承担",
+        "question_en": "Who pays for return shipping?",
+        "variants_zh": "退货邮费谁出\n退货要我自己付运费吗\n质量问题退货运费谁出",
+        "variants_en": "Do I pay the return postage?\nwho covers shipping on a return",
+        "answer_zh": "七天无理由退货的运费由顾客承担；如果商品有质量问题，退货运费由我们承担。",
+        "answer_en": "For a no-reason return you pay the return shipping; if the item is "
+        "faulty, we pay it.",
+    },
+    {
+        "question_zh": "人工客服什么时候上班",
+        "question_en": "When are human agents available?",
+        "variants_zh": "人工客服几点上班\n客服工作时间\n晚上有人工客服吗",
+        "variants_en": "What are your customer service hours?\nwhen can I talk to a person",
+        "answer_zh": "人工客服每天 9:00–22:00 在线。",
+        "answer_en": "Human agents are available 9:00–22:00 every day.",
+    },
+    {
+        "question_zh": "发顺丰还是中通",
+        "question_en": "Which courier do you use?",
+        "variants_zh": "用什么快递发货\n能指定顺丰吗\n发什么快递",
+        "variants_en": "Do you ship with SF Express?\nwhat carrier do you use",
+        "answer_zh": "我们使用顺丰速运或中通快递发货。16:00 前付款当天发货，否则次日发货。",
+        "answer_en": "We ship with SF Express or ZTO Express. Orders paid before 16:00 ship "
+        "the same day, otherwise the next day.",
+    },
+]

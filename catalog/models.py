@@ -131,6 +131,9 @@ class OrderStatusEvent(models.Model):
     class Meta:
         ordering = ["at", "id"]
 
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.status} at {self.at:%Y-%m-%d %H:%M}"
+
 
 class StorePolicy(models.Model):
     """A store rule in both languages, plus the numbers the bot computes with."""
@@ -156,3 +159,36 @@ class StorePolicy(models.Model):
 
     def title(self, lang: str) -> str:
         return self.title_zh if lang == "zh" else self.title_en
+
+
+class FaqEntry(models.Model):
+    """A question the shop answers the same way every time, in both languages.
+
+    Variants are other ways shoppers ask it, one per line; retrieval matches a
+    shopper's question against the question and every variant.
+    """
+
+    question_zh = models.CharField(max_length=200)
+    question_en = models.CharField(max_length=200)
+    variants_zh = models.TextField(blank=True, help_text="Other phrasings, one per line.")
+    variants_en = models.TextField(blank=True, help_text="Other phrasings, one per line.")
+    answer_zh = models.TextField()
+    answer_en = models.TextField()
+    is_active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = "FAQ entry"
+        verbose_name_plural = "FAQ entries"
+
+    def __str__(self) -> str:
+        return self.question_zh
+
+    def answer(self, lang: str) -> str:
+        return self.answer_zh if lang == "zh" else self.answer_en
+
+    def phrasings(self) -> list[str]:
+        lines = [self.question_zh, self.question_en]
+        lines += self.variants_zh.splitlines() + self.variants_en.splitlines()
+        return [line.strip() for line in lines if line.strip()]

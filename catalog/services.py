@@ -12,7 +12,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog import demo_data
-from catalog.models import Order, OrderItem, OrderStatusEvent, Product, Shipment, StorePolicy
+from catalog.models import (
+    FaqEntry,
+    Order,
+    OrderItem,
+    OrderStatusEvent,
+    Product,
+    Shipment,
+    StorePolicy,
+)
 
 # The demo orders' numbers carry Shanghai dates (DESIGN.md §4), whatever TIME_ZONE says.
 SHOP_TZ = ZoneInfo("Asia/Shanghai")
@@ -80,6 +88,13 @@ def _demo_policies_seed() -> int:
         fields = {key: value for key, value in row.items() if key != "key"}
         StorePolicy.objects.update_or_create(key=row["key"], defaults=fields)
     return len(demo_data.POLICIES)
+
+
+def _demo_faqs_seed() -> int:
+    for row in demo_data.FAQS:
+        fields = {key: value for key, value in row.items() if key != "question_zh"}
+        FaqEntry.objects.update_or_create(question_zh=row["question_zh"], defaults=fields)
+    return len(demo_data.FAQS)
 
 
 def _demo_user_seed(
@@ -187,6 +202,7 @@ def demo_store_seed(*, with_accounts: bool) -> DemoSeedResult:
     with transaction.atomic():
         products = _demo_products_seed()
         policies = _demo_policies_seed()
+        _demo_faqs_seed()
         users = _demo_accounts_seed(with_accounts=with_accounts)
         for row in demo_data.ORDERS:
             _demo_order_seed(row=row, owner=users[row["user"]], products=products)

@@ -1,0 +1,92 @@
+"""FAQ retrieval: BM25 (bm25s) over jieba tokens of every question phrasing.
+
+BM25 ranks the phrasings; a match is accepted only when the words overlap
+enough both ways, so a long unrelated question that shares one rare word with
+a phrasing does not get that FAQ's answer.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+import bm25s
+
+from catalog.models import FaqEntry
+from intents.classifier.tokenize import is_placeholder, tokenize
+
+REFRESH_S = 30.0
+_STOP_WORDS = (
+    "的 了 吗 呢 吧 啊 呀 么 是 我 你 们 这 那 有 在 请问 一下 可以 能 怎么 什么 "
+    "a an the is are do does can i you to of for my it in on and or what how please"
+)
+STOP_TOKENS = frozenset(_STOP_WORDS.split())
+
+
+@dataclass(frozen=True)
+class FaqMatch:
+    entry: FaqEntry
+    phrasing: str
+    coverage: float  # share of the question's words found in the phrasing, and back
+
+
+def _content(tokens: list[str]) -> list[str]:
+    return [t for t in tokens if t.strip() and t not in STOP_TOKENS and not is_placeholder(t)]
+
+
+class FaqIndex:
+    def __init__(self, entries: list[FaqEntry]) -> None:
+        self.rows: list[tuple[FaqEntry, str, list[str]]] = []
+        for entry in entries:
+            for phrasing in entry.phrasings():
+                tokens = _content(tokenize(phrasing))
+                if tokens:
+                    self.rows.append((entry, phrasing, tokens))
+        self.bm25: bm25s.BM25 | None = None
+        if self.rows:
+            self.bm25 = bm25s.BM25()
+            self.bm25.index([tokens for _, _, tokens in self.rows], show_progress=False)
+
+    def search(self, text: str) -> FaqMatch | None:
+        query = _content(tokenize(text))
+        if not query or self.bm25 is None:
+            return None
+        k = min(3, len(self.rows))
+        docs, scores = self.bm25.retrieve([query], k=k, show_progress=False)
+        best: FaqMatch | None = None
+        for doc, score in zip(docs[0], scores[0], strict=True):
+            if score <= 0:
+                continue
+            entry, phrasing, tokens = self.rows[int(doc)]
+            query_set, doc_set = set(query), set(tokens)
+            shared = len(query_set & doc_set)
+            coverage = min(shared / len(query_set), shared / len(doc_set))
+            if best is None or coverage > best.coverage:
+                best = FaqMatch(entry=entry, phrasing=phrasing, coverage=round(coverage, 3))
+        return best
+
+
+_lock = threading.Lock()
+_state: dict[str, object] = {"index": None, "signature": None, "checked": 0.0}
+
+
+def faq_index() -> FaqIndex:
+    """The process's FAQ index, rebuilt when entries change (checked every 30 s)."""
+    now = time.monotonic()
+    with _lock:
+        index = _state["index"]
+        if index is not None and now - float(_state["checked"]) < REFRESH_S:
+            return index  # type: ignore[return-value]
+        entries = list(FaqEntry.objects.filter(is_active=True))
+        signature = tuple((e.pk, e.updated_at) for e in entries)
+        if index is None or signature != _state["signature"]:
+            index = FaqIndex(entries)
+            _state.update(index=index, signature=signature)
+        _state["checked"] = now
+        return index  # type: ignore[return-value]
+
+
+def faq_index_reset() -> None:
+    with _lock:
+        _state.update(index=None, signature=None, checked=0.0)
