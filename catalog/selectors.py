@@ -30,6 +30,12 @@ def policy_get(*, key: str) -> StorePolicy | None:
     return StorePolicy.objects.filter(key=key).first()
 
 
+def policies_data(*, keys: list[str]) -> dict[str, dict]:
+    """The structured data of several policies in one query (missing keys: {})."""
+    found = dict(StorePolicy.objects.filter(key__in=keys).values_list("key", "data"))
+    return {key: found.get(key) or {} for key in keys}
+
+
 def order_get_unchecked(*, order_no: str) -> Order | None:
     """For services that run their own ownership check (verification). Never render
     the result to anyone who has not passed that check."""

@@ -108,12 +108,10 @@ def shop_facts() -> dict[str, object]:
     policy rows (so an admin edit changes the page too). A missing policy yields None
     and its banner is left out."""
 
-    def data(key: str) -> dict:
-        policy = selectors.policy_get(key=key)
-        return policy.data if policy else {}
-
-    shipping, returns, exchange = data("shipping_fee"), data("returns"), data("exchange")
-    dispatch, hours, warranty = data("dispatch"), data("agent_hours"), data("warranty")
+    keys = ["shipping_fee", "returns", "exchange", "dispatch", "agent_hours", "warranty"]
+    shipping, returns, exchange, dispatch, hours, warranty = selectors.policies_data(
+        keys=keys
+    ).values()
     return {
         "free_threshold": shipping.get("free_threshold"),
         "return_days": returns.get("days"),

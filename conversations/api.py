@@ -19,7 +19,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from conversations import selectors, services
-from conversations.dialogue.text import language_from_accept
+from conversations.dialogue.text import language_preferred
 from conversations.events import ChatError, ErrorCode, clean_text, message_frame
 from conversations.identity import shopper_from, visitor_id_from_session
 from conversations.models import Conversation, Message
@@ -31,6 +31,7 @@ STATUS_FOR = {
     ErrorCode.TEXT_TOO_LONG: 413,
     ErrorCode.RATE_LIMITED: 429,
     ErrorCode.NOT_FOUND: 404,
+    ErrorCode.CONVERSATION_CLOSED: 409,
     ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
     ErrorCode.METHOD_NOT_ALLOWED: 405,
 }
@@ -122,7 +123,9 @@ def _replies(message: Message, conversation_id: int) -> tuple[list[dict[str, Any
 
 @csrf_exempt
 async def chat(request: HttpRequest) -> JsonResponse:
-    lang = language_from_accept(request.headers.get("Accept-Language"))
+    lang = language_preferred(
+        request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME), request.headers.get("Accept-Language")
+    )
     try:
         data = _parse(request)
         conversation, message = await sync_to_async(_receive)(request, data, lang)

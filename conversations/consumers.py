@@ -17,7 +17,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from conversations import selectors, services
-from conversations.dialogue.text import language_from_accept
+from conversations.dialogue.text import language_preferred
 from conversations.events import (
     ChatError,
     CsatFrame,
@@ -57,7 +57,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         self.frame_times: list[float] = []
-        self.lang = language_from_accept(_header(self.scope, b"accept-language"))
+        self.lang = language_preferred(
+            self.scope.get("cookies", {}).get(settings.LANGUAGE_COOKIE_NAME),
+            _header(self.scope, b"accept-language"),
+        )
         self.shopper = await database_sync_to_async(self._identify)()
         conversation = await database_sync_to_async(services.conversation_open)(
             shopper=self.shopper, channel=Conversation.Channel.WEB, language=self.lang

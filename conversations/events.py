@@ -31,6 +31,7 @@ class ErrorCode(StrEnum):
     TEXT_TOO_LONG = "text_too_long"
     RATE_LIMITED = "rate_limited"
     NOT_FOUND = "not_found"
+    CONVERSATION_CLOSED = "conversation_closed"
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
     METHOD_NOT_ALLOWED = "method_not_allowed"
 
@@ -51,6 +52,10 @@ ERROR_MESSAGES: dict[ErrorCode, tuple[str, str]] = {
         "You are sending messages too fast; please wait a moment.",
     ),
     ErrorCode.NOT_FOUND: ("没有找到这个会话。", "That conversation was not found."),
+    ErrorCode.CONVERSATION_CLOSED: (
+        "这个会话已结束，请开始新的会话。",
+        "This conversation has ended; please start a new one.",
+    ),
     ErrorCode.UNSUPPORTED_MEDIA_TYPE: (
         "请求体需要是 JSON（Content-Type: application/json）。",
         "The request body must be JSON (Content-Type: application/json).",

@@ -29,13 +29,19 @@ log = logging.getLogger(__name__)
 
 
 def conversation_open(*, shopper: Shopper, channel: str, language: str) -> Conversation:
-    """The shopper's latest open conversation, or a new one."""
-    owned = Conversation.objects.exclude(status=Conversation.Status.CLOSED)
+    """The shopper's latest open conversation, or a new one. A shopper who logs in
+    mid-chat keeps the chat: their open anonymous conversation joins the account."""
+    open_ = Conversation.objects.exclude(status=Conversation.Status.CLOSED).order_by("-updated_at")
+    anonymous = open_.filter(user__isnull=True, visitor_id=shopper.visitor_id)
     if shopper.user is not None:
-        owned = owned.filter(user=shopper.user)
+        conversation = open_.filter(user=shopper.user).first()
+        if conversation is None:
+            conversation = anonymous.first()
+            if conversation is not None:
+                conversation.user = shopper.user
+                conversation.save(update_fields=["user"])
     else:
-        owned = owned.filter(user__isnull=True, visitor_id=shopper.visitor_id)
-    conversation = owned.order_by("-updated_at").first()
+        conversation = anonymous.first()
     if conversation is not None:
         return conversation
     return Conversation.objects.create(
@@ -88,13 +94,16 @@ def message_receive(
     """Store a shopper message once per client_msg_id; queue its reply after commit.
 
     Returns the message and whether it was new. A resend gets the stored message
-    (same seq, same ack) and queues nothing.
+    (same seq, same ack) and queues nothing. A closed conversation takes no more
+    messages: the shopper starts a new one.
     """
     existing = Message.objects.filter(
         conversation=conversation, client_msg_id=client_msg_id
     ).first()
     if existing is not None:
         return existing, False
+    if Conversation.objects.filter(pk=conversation.pk, status=Conversation.Status.CLOSED).exists():
+        raise ChatError(ErrorCode.CONVERSATION_CLOSED)
     try:
         with transaction.atomic():
             seq = _next_seq(conversation.pk)

@@ -24,6 +24,18 @@ def detect_language(text: str, prior: str = "zh") -> str:
     return prior if prior in {"zh", "en"} else "zh"
 
 
+def language_preferred(cookie: str | None, accept_language: str | None) -> str:
+    """The storefront's language choice (Django's language cookie) wins over the
+    browser's Accept-Language."""
+    if cookie:
+        code = cookie.strip().lower()
+        if code.startswith("zh"):
+            return "zh"
+        if code.startswith("en"):
+            return "en"
+    return language_from_accept(accept_language)
+
+
 def language_from_accept(header: str | None, default: str = "zh") -> str:
     """The first supported language in an Accept-Language header."""
     if not header:

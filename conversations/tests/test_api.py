@@ -106,3 +106,19 @@ def test_flood_gets_429_and_is_not_stored(client):
     codes = [post(client, {"text": f"你好{i}"}).status_code for i in range(5)]
     assert codes == [200, 200, 200, 429, 429]
     assert Message.objects.filter(sender="shopper").count() == 3
+
+
+def test_storefront_language_cookie_wins_over_accept_language(client):
+    client.cookies["django_language"] = "en"
+    body = post(client, {"text": "DD202611010001"}, HTTP_ACCEPT_LANGUAGE="zh-CN").json()
+    assert body["replies"][0]["text"] == (
+        "Please also give me the last four digits of the phone number on the order."
+    )
+
+
+def test_closed_conversation_answers_409(client):
+    first = post(client, {"text": "你好"}).json()
+    Conversation.objects.filter(public_id=first["conversation_id"]).update(status="closed")
+    response = post(client, {"text": "还在吗", "conversation_id": first["conversation_id"]})
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "conversation_closed"

@@ -126,3 +126,22 @@ def test_feedback_and_csat(conversation, django_capture_on_commit_callbacks):
     assert services.csat_record(conversation=conversation, score=4).score == 4
     assert services.csat_record(conversation=conversation, score=5).score == 5
     assert Csat.objects.get(conversation=conversation).score == 5
+
+
+def test_logging_in_mid_chat_keeps_the_anonymous_conversation(visitor, django_user_model):
+    anonymous = services.conversation_open(shopper=visitor, channel="web", language="zh")
+    alice = django_user_model.objects.get(username="alice")
+    logged_in = Shopper(user=alice, visitor_id=visitor.visitor_id)
+    assert services.conversation_open(shopper=logged_in, channel="web", language="zh") == anonymous
+    anonymous.refresh_from_db()
+    assert anonymous.user == alice
+    assert Conversation.objects.count() == 1
+
+
+def test_closed_conversation_takes_no_more_messages(conversation):
+    conversation.status = Conversation.Status.CLOSED
+    conversation.save()
+    with pytest.raises(ChatError) as info:
+        services.message_receive(conversation=conversation, text="你好", client_msg_id="late")
+    assert info.value.code.value == "conversation_closed"
+    assert not Message.objects.exists()
