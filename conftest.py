@@ -6,8 +6,15 @@ from django.core.cache import cache
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    """Each test starts with an empty cache (dialogue state, rate limits)."""
-    cache.clear()
+    """Each test starts with empty caches: the shared one (dialogue state, rate
+    limits) and each process-level one (hot answers, FAQ, product names, model)."""
+    from conversations.dialogue.faq import faq_index_reset
+    from conversations.dialogue.hotcache import hot_local_reset
+    from conversations.dialogue.slots import product_index_reset
+    from intents.runtime import runtime_reset
+
+    for reset in (cache.clear, hot_local_reset, faq_index_reset, product_index_reset, runtime_reset):
+        reset()
     yield
     cache.clear()
 

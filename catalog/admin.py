@@ -18,6 +18,24 @@ from catalog.models import (
     StorePolicy,
 )
 from catalog.services import order_status_set
+from conversations.dialogue.hotcache import hot_clear
+
+
+class ClearsHotAnswers(admin.ModelAdmin):
+    """Edits to facts the bot quotes drop the hot-question cache, so the next
+    answer reflects the edit at once (not after the cache's 10 minutes)."""
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        hot_clear()
+
+    def delete_model(self, request, obj) -> None:
+        super().delete_model(request, obj)
+        hot_clear()
+
+    def delete_queryset(self, request, queryset) -> None:
+        super().delete_queryset(request, queryset)
+        hot_clear()
 
 
 class InStockFilter(admin.SimpleListFilter):
@@ -36,7 +54,7 @@ class InStockFilter(admin.SimpleListFilter):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(ClearsHotAnswers):
     list_display = [
         "sku",
         "name_zh",
@@ -111,14 +129,14 @@ class OrderAdmin(admin.ModelAdmin):
 
 
 @admin.register(StorePolicy)
-class StorePolicyAdmin(admin.ModelAdmin):
+class StorePolicyAdmin(ClearsHotAnswers):
     list_display = ["key", "title_zh", "title_en", "updated_at"]
     search_fields = ["key", "title_zh", "title_en", "text_zh", "text_en"]
     readonly_fields = ["updated_at"]
 
 
 @admin.register(FaqEntry)
-class FaqEntryAdmin(admin.ModelAdmin):
+class FaqEntryAdmin(ClearsHotAnswers):
     list_display = ["question_zh", "question_en", "is_active", "updated_at"]
     list_filter = ["is_active"]
     search_fields = ["question_zh", "question_en", "variants_zh", "variants_en"]

@@ -135,3 +135,24 @@ class Csat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.conversation_id} CSAT {self.score}"
+
+
+class HotQuestion(models.Model):
+    """A recently answered question whose answer is reused for the same question in
+    the same context (10 minutes, top 1000 by last use). Never holds order data."""
+
+    key = models.CharField(max_length=64, unique=True)
+    question = models.CharField(max_length=300)
+    language = models.CharField(max_length=8)
+    context = models.CharField(max_length=100, blank=True)
+    intent = models.CharField(max_length=64)
+    answer = models.JSONField()
+    hits = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField()
+    last_hit_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-hits", "-last_hit_at"]
+
+    def __str__(self) -> str:
+        return self.question

@@ -6,6 +6,7 @@ StorePolicy texts and data, so an admin edit changes the next answer.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -136,6 +137,62 @@ def product_stock(product: Product, lang: str) -> Reply:
             f"The {product.name_en} is out of stock and no restock date is set yet.",
         )
     return Reply(text=text, cards=[product_card(product, lang)])
+
+
+APPAREL_ORDER = ["XS", "S", "M", "L", "XL", "XXL", "XXXL"]
+_RANGE = re.compile(r"(\d+|XS|S|M|L|XL|XXL|XXXL)\s*[–~-]\s*(\d+|XS|S|M|L|XL|XXL|XXXL)")
+
+
+def _size_in_range(size: str, spec_text: str) -> bool | None:
+    """Whether `size` lies in a range such as "36–45" or "S–XXL" (None: no range)."""
+    size = {"2XL": "XXL", "3XL": "XXXL"}.get(size, size)
+    match = _RANGE.search(spec_text.upper())
+    if not match:
+        return None
+    low, high = match.groups()
+    if low.isdigit() and high.isdigit():
+        return size.isdigit() and int(low) <= int(size) <= int(high)
+    if low in APPAREL_ORDER and high in APPAREL_ORDER and size in APPAREL_ORDER:
+        return APPAREL_ORDER.index(low) <= APPAREL_ORDER.index(size) <= APPAREL_ORDER.index(high)
+    return False
+
+
+def variant_note(product: Product, lang: str, *, size: str | None, colour: str | None) -> str:
+    """A sentence on the size or colour asked about, from the product's specs."""
+    notes = []
+    sizes = product.spec("sizes")
+    if size and sizes:
+        fits = _size_in_range(size, sizes["en"])
+        if fits is not None:
+            notes.append(
+                t(
+                    lang,
+                    f"{size} 码在可选尺码内（{sizes['zh']}）。",
+                    f"Size {size} is available ({sizes['en']}).",
+                )
+                if fits
+                else t(
+                    lang,
+                    f"没有 {size} 码，可选{sizes['zh']}。",
+                    f"There is no size {size}; {sizes['en'].lower()}.",
+                )
+            )
+    colours = product.spec("colors")
+    if colour and colours:
+        names_en = [c.strip() for c in colours["en"].split(",")]
+        names_zh = [c.strip() for c in re.split(r"[、,，/]", colours["zh"])]
+        if colour in names_en:
+            zh_name = names_zh[names_en.index(colour)] if len(names_zh) == len(names_en) else ""
+            notes.append(t(lang, f"有{zh_name}可选。", f"It comes in {colour}."))
+        else:
+            notes.append(
+                t(
+                    lang,
+                    f"没有这个颜色，可选{colours['zh']}。",
+                    f"It doesn't come in {colour}; colours: {colours['en']}.",
+                )
+            )
+    return ("" if lang == "zh" else " ").join(notes)
 
 
 def spec_keys_asked(text: str) -> list[str]:
@@ -317,6 +374,38 @@ def orders_list(orders: list[Order], lang: str) -> Reply:
 
 
 # --- Small talk, handoff, fallback -----------------------------------------
+
+LABEL_QUESTIONS: dict[str, tuple[str, str]] = {
+    "consult.product.price": ("商品价格是多少", "How much does it cost?"),
+    "consult.product.stock": ("商品有货吗", "Is it in stock?"),
+    "consult.product.spec": ("商品参数是什么", "What are the specs?"),
+    "consult.product.recommend": ("有什么推荐", "What do you recommend?"),
+    "consult.logistics.shipping_fee": ("运费怎么算", "How much is shipping?"),
+    "consult.logistics.delivery_time": ("多久能到货", "How long does delivery take?"),
+    "consult.logistics.order_status": ("查询订单状态", "Where is my order?"),
+    "consult.payment.methods": ("支持哪些支付方式", "Which payment methods can I use?"),
+    "consult.payment.installment": ("可以分期付款吗", "Can I pay in installments?"),
+    "consult.payment.invoice": ("怎么开发票", "How do I get an invoice?"),
+    "after_sales.product.return": ("怎么退货", "How do I return an item?"),
+    "after_sales.product.exchange": ("怎么换货", "How do I exchange an item?"),
+    "after_sales.product.warranty": ("保修政策是什么", "What is the warranty?"),
+    "after_sales.logistics.change_address": ("能修改收货地址吗", "Can I change the address?"),
+    "after_sales.logistics.lost_damaged": ("包裹丢失或破损怎么办", "My parcel is lost or damaged"),
+    "after_sales.logistics.urge": ("能催一下发货吗", "Can you hurry my order?"),
+    "after_sales.payment.refund_status": ("退款多久到账", "When will I get my refund?"),
+    "after_sales.payment.price_protection": (
+        "降价了能保价吗",
+        "The price dropped, can I get the difference?",
+    ),
+    "general.chat.human": ("转人工", "Talk to a human"),
+}
+
+
+def label_question(label: str, lang: str) -> str | None:
+    """A question that means `label`, offered as a suggestion when the bot is unsure."""
+    pair = LABEL_QUESTIONS.get(label)
+    return None if pair is None else t(lang, *pair)
+
 
 STARTER_QUESTIONS = {
     "zh": ["运费怎么算", "星河 X5 多少钱", "查询订单状态", "怎么退货"],

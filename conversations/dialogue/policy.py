@@ -18,8 +18,11 @@ from catalog.models import Order, Product
 from catalog.selectors import orders_for_user, policy_get, product_get, product_list
 from conversations.dialogue import answers
 from conversations.dialogue.answers import Reply
+from conversations.dialogue.faq import faq_index
+from conversations.dialogue.hotcache import HotAnswer, hot_get, hot_key, hot_put
 from conversations.dialogue.slots import Slots, extract
 from conversations.dialogue.state import DialogueState
+from conversations.dialogue.summary import summarize
 from conversations.dialogue.text import detect_language, normalize
 from conversations.dialogue.understanding import IntentResult, get_understanding
 from conversations.dialogue.verification import (
@@ -41,6 +44,10 @@ ORDER_AWARE = {
     "after_sales.payment.refund_status",
     "after_sales.logistics.change_address",
 }
+# FAQ coverage that answers even over a confident intent, and that answers when the
+# intent is unsure.
+FAQ_STRONG = 0.8
+FAQ_WEAK = 0.5
 HANDOFF_PRIORITY = {"complaint": 1, "verification_locked": 1, "requested": 2, "low_confidence": 2}
 
 
@@ -52,12 +59,23 @@ class Outcome:
     confidence: float
     handoff_reason: str | None = None
     slots: dict[str, str] = field(default_factory=dict)
+    # The summary a long message was classified on (kept for agents).
+    summary: str | None = None
+    # Whether the answer came from the hot-question cache.
+    cached: bool = False
 
 
 def respond(*, conversation: Conversation, text: str, state: DialogueState) -> Outcome:
     """Understand one shopper message in context and decide the reply."""
     lang = detect_language(text, prior=conversation.language)
-    norm = normalize(text)
+    summary = summarize(text) if len(text) > settings.CSBOT_SUMMARY_OVER_CHARS else None
+    norm = normalize(summary or text)
+    context = _cache_context(state)
+    key = hot_key(question=norm, language=lang, context=context) if context is not None else None
+    cached = hot_get(key) if key else None
+    if cached is not None:
+        return _from_hot(cached, text, state, lang, summary)
+
     expecting_last4 = state.pending == ORDER_STATUS and bool(state.slots.get("order_no"))
     slots = extract(norm, expecting_last4=expecting_last4)
     # Product names hold cue words ("降噪耳机", "wireless charger"): classify what
@@ -65,17 +83,85 @@ def respond(*, conversation: Conversation, text: str, state: DialogueState) -> O
     question = norm.replace(slots.product_mention, " ") if slots.product_mention else norm
     result = get_understanding().classify(question, lang=lang)
     label, confidence = _resolve_label(result, slots, state)
+    threshold = result.threshold
     state.node = "question"
     state.remember_turn(role="shopper", text=text, intent=label)
 
-    if label is None or confidence < settings.CSBOT_HANDOFF_THRESHOLD:
+    confident = label is not None and confidence >= threshold
+    faq = faq_index().search(norm) if not state.pending else None
+    if faq is not None and (
+        faq.coverage >= FAQ_STRONG or (not confident and faq.coverage >= FAQ_WEAK)
+    ):
+        state.low_confidence_streak = 0
+        state.node = "answer"
+        outcome = Outcome(
+            reply=Reply(text=faq.entry.answer(lang)),
+            language=lang,
+            intent=label if confident else None,
+            confidence=faq.coverage,
+        )
+    elif not confident:
         outcome = _low_confidence(result, lang, state)
     else:
         state.low_confidence_streak = 0
         state.intent = label
         outcome = _answer(label, confidence, conversation, norm, slots, state, lang)
     outcome.slots = slots.as_dict()
+    outcome.summary = summary
     state.remember_turn(role="bot", text=outcome.reply.text, intent=outcome.intent)
+    if key and _cacheable(outcome, state, slots):
+        hot_put(
+            key=key,
+            question=norm,
+            language=lang,
+            context=context or "",
+            answer=HotAnswer(
+                intent=outcome.intent or "",
+                confidence=outcome.confidence,
+                text=outcome.reply.text,
+                suggestions=outcome.reply.suggestions,
+                cards=outcome.reply.cards,
+                last_product=state.last_product,
+            ),
+        )
+    return outcome
+
+
+def _cache_context(state: DialogueState) -> str | None:
+    """What besides the words changes a cacheable answer; None when the state
+    makes this turn uncacheable (a slot question or a clarification is pending)."""
+    if state.pending or state.low_confidence_streak:
+        return None
+    return f"product={state.last_product or ''}"
+
+
+def _cacheable(outcome: Outcome, state: DialogueState, slots: Slots) -> bool:
+    return (
+        outcome.intent is not None
+        and outcome.handoff_reason is None
+        and state.pending is None
+        and slots.order_no is None
+        and slots.phone_last4 is None
+        and not any(card.get("kind") == "order" for card in outcome.reply.cards)
+    )
+
+
+def _from_hot(
+    cached: HotAnswer, text: str, state: DialogueState, lang: str, summary: str | None
+) -> Outcome:
+    state.node = "answer"
+    state.intent = cached.intent
+    state.low_confidence_streak = 0
+    if cached.last_product:
+        state.last_product = cached.last_product
+    state.remember_turn(role="shopper", text=text, intent=cached.intent)
+    state.remember_turn(role="bot", text=cached.text, intent=cached.intent)
+    reply = Reply(text=cached.text, suggestions=list(cached.suggestions), cards=list(cached.cards))
+    outcome = Outcome(
+        reply=reply, language=lang, intent=cached.intent, confidence=cached.confidence
+    )
+    outcome.summary = summary
+    outcome.cached = True
     return outcome
 
 
@@ -83,7 +169,7 @@ def _resolve_label(
     result: IntentResult, slots: Slots, state: DialogueState
 ) -> tuple[str | None, float]:
     label, confidence = result.label, result.confidence
-    confident = label is not None and confidence >= settings.CSBOT_HANDOFF_THRESHOLD
+    confident = label is not None and confidence >= result.threshold
     fills_pending = (state.pending == ORDER_STATUS and (slots.order_no or slots.phone_last4)) or (
         state.pending in PRODUCT_LABELS and slots.product
     )
@@ -110,7 +196,11 @@ def _low_confidence(result: IntentResult, lang: str, state: DialogueState) -> Ou
             handoff_reason="low_confidence",
         )
     state.node = "clarify"
-    suggestions = answers.STARTER_QUESTIONS[lang]
+    suggestions = [
+        answers.label_question(label, lang)
+        for label, _ in result.candidates
+        if answers.label_question(label, lang)
+    ][:3] or answers.STARTER_QUESTIONS[lang][:3]
     return Outcome(
         reply=answers.not_sure(lang, suggestions),
         language=lang,
@@ -176,10 +266,15 @@ def _product_answer(label: str, norm: str, slots: Slots, state: DialogueState, l
     state.last_product = product.sku
     state.node = "answer"
     if label == "consult.product.price":
-        return answers.product_price(product, lang)
-    if label == "consult.product.stock":
-        return answers.product_stock(product, lang)
-    return answers.product_spec(product, lang, answers.spec_keys_asked(norm))
+        reply = answers.product_price(product, lang)
+    elif label == "consult.product.stock":
+        reply = answers.product_stock(product, lang)
+    else:
+        reply = answers.product_spec(product, lang, answers.spec_keys_asked(norm))
+    note = answers.variant_note(product, lang, size=slots.size, colour=slots.colour)
+    if note:
+        reply.text += (" " if lang == "en" else "") + note
+    return reply
 
 
 def _order_answer(

@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from rapidfuzz import fuzz
+
 from catalog.models import Product
 
 ORDER_NO = re.compile(r"(?<![a-z0-9])dd\s?(\d{12})(?!\d)", re.IGNORECASE)
@@ -22,6 +24,42 @@ AMOUNT = re.compile(
     r"[¥￥]\s*(\d+(?:\.\d+)?)|(\d+(?:\.\d+)?)\s*(?:元|块|rmb|yuan|cny)"
     r"|(?:满|买了?|order of|spend|spending|worth)\s*[¥￥]?\s*(\d+(?:\.\d+)?)"
 )
+SHOE_SIZE = re.compile(
+    r"(?<!\d)(3[4-9]|4[0-8])\s*(?:码|號|号|yards?)|(?:size|尺码|码数)\s*(3[4-9]|4[0-8])(?!\d)"
+)
+APPAREL_SIZE = re.compile(
+    r"(?<![a-z])(xxxl|xxl|xl|xs|s|m|l|2xl|3xl)\s*(?:码|號|号)|(?:size|尺码|码)\s*(xxxl|xxl|xl|xs|s|m|l|2xl|3xl)(?![a-z])"
+)
+COLOURS = {
+    "黑": "black",
+    "black": "black",
+    "白": "white",
+    "white": "white",
+    "蓝": "blue",
+    "blue": "blue",
+    "红": "red",
+    "red": "red",
+    "绿": "green",
+    "green": "green",
+    "灰": "grey",
+    "grey": "grey",
+    "gray": "grey",
+    "粉": "pink",
+    "pink": "pink",
+    "紫": "purple",
+    "purple": "purple",
+    "黄": "yellow",
+    "yellow": "yellow",
+    "银": "silver",
+    "silver": "silver",
+    "金": "gold",
+    "gold": "gold",
+}
+COLOUR_CONTEXT = re.compile(
+    r"色|颜色|款|colou?r|(?:black|white|blue|red|green|gr[ae]y|pink|purple|yellow|silver|gold)(?:\s|$|\?|!|,)"
+)
+FUZZY_MIN_ASCII = 90
+FUZZY_MIN_CJK = 83
 REGIONS = {
     "新疆": "新疆",
     "xinjiang": "新疆",
@@ -62,6 +100,8 @@ class Slots:
     product_mention: str | None = None  # the words that named it
     region: str | None = None
     amount: Decimal | None = None
+    size: str | None = None
+    colour: str | None = None  # canonical English colour word
 
     def as_dict(self) -> dict[str, str]:
         return {
@@ -100,6 +140,39 @@ def _contains_word(text: str, needle: str) -> bool:
     return needle in text
 
 
+def _fuzzy_windows(needle: str, text: str) -> list[str]:
+    """Stretches of the text as long as the needle: word windows for English
+    names, character windows for Chinese ones."""
+    if needle.isascii():
+        words = re.findall(r"[a-z0-9]+", text)
+        size = len(needle.split())
+        return [" ".join(words[i : i + size]) for i in range(len(words) - size + 1)]
+    size = len(needle)
+    return [text[i : i + size] for i in range(len(text) - size + 1)]
+
+
+def _product_in(text: str) -> tuple[str | None, str | None]:
+    """The product a text names: an exact name, SKU or alias first; otherwise a name
+    that differs by a typo or two ("clowd buds pro", "featherlite runing shoes")."""
+    index = product_index()
+    for needle, sku in index:
+        if _contains_word(text, needle):
+            return sku, needle
+    best: tuple[float, str, str] | None = None
+    for needle, sku in index:
+        ascii_needle = needle.isascii()
+        if len(needle) < 6:
+            continue
+        minimum = FUZZY_MIN_ASCII if ascii_needle else FUZZY_MIN_CJK
+        for window in _fuzzy_windows(needle, text):
+            if not ascii_needle and window[:2] != needle[:2]:
+                continue  # Chinese names: the brand part must be right
+            score = fuzz.ratio(needle, window)
+            if score >= minimum and (best is None or score > best[0]):
+                best = (score, sku, window)
+    return (best[1], best[2]) if best else (None, None)
+
+
 def extract(text: str, *, expecting_last4: bool = False) -> Slots:
     """Slots found in normalised text. `expecting_last4` means the bot just asked
     for the phone's last four digits, so a bare 4-digit number is taken as them."""
@@ -115,11 +188,15 @@ def extract(text: str, *, expecting_last4: bool = False) -> Slots:
         four = FOUR_DIGITS.search(rest)
         if four:
             slots.phone_last4 = four.group(1)
-    for needle, sku in product_index():
-        if _contains_word(text, needle):
-            slots.product = sku
-            slots.product_mention = needle
-            break
+    slots.product, slots.product_mention = _product_in(text)
+    size = SHOE_SIZE.search(text) or APPAREL_SIZE.search(text)
+    if size:
+        slots.size = next(group for group in size.groups() if group).upper()
+    if COLOUR_CONTEXT.search(text):
+        for needle, colour in COLOURS.items():
+            if _contains_word(text, needle):
+                slots.colour = colour
+                break
     for needle, region in REGIONS.items():
         if _contains_word(text, needle):
             slots.region = region

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from django.conf import settings
+
 
 @dataclass(frozen=True)
 class IntentResult:
@@ -18,6 +20,8 @@ class IntentResult:
     confidence: float
     # Best labels first, with their scores, for clarification prompts.
     candidates: list[tuple[str, float]] = field(default_factory=list)
+    # Confidence below this clarifies, then hands off.
+    threshold: float = 0.7
 
 
 class Understanding(Protocol):
@@ -314,6 +318,11 @@ CUES: dict[str, list[str]] = {
 # are handled by slot filling, not here.
 
 
+def _keyword_threshold() -> float:
+    override = settings.CSBOT_HANDOFF_THRESHOLD
+    return 0.7 if override is None else override
+
+
 class KeywordUnderstanding:
     """Scores each label by the length of the cues it matches; longer cues are
     more specific, so they weigh more. Confidence is the winner's share."""
@@ -345,7 +354,7 @@ class KeywordUnderstanding:
             if score:
                 scores[label] = score
         if not scores:
-            return IntentResult(label=None, confidence=0.0)
+            return IntentResult(label=None, confidence=0.0, threshold=_keyword_threshold())
         ranked = sorted(scores.items(), key=lambda item: item[1], reverse=True)
         total = sum(scores.values())
         best_label, best = ranked[0]
@@ -353,15 +362,45 @@ class KeywordUnderstanding:
         if len(ranked) > 1 and ranked[1][1] == best:
             confidence = 0.5
         candidates = [(label, round(score / total, 3)) for label, score in ranked[:3]]
-        return IntentResult(label=best_label, confidence=confidence, candidates=candidates)
+        return IntentResult(
+            label=best_label,
+            confidence=confidence,
+            candidates=candidates,
+            threshold=_keyword_threshold(),
+        )
 
 
-_default: Understanding | None = None
+class FastTextUnderstanding:
+    """The active FastText intent model (intents.runtime), with its calibrated
+    confidence and the threshold chosen on validation data; the
+    CSBOT_HANDOFF_THRESHOLD setting overrides that threshold when set."""
+
+    def __init__(self, classifier) -> None:
+        self.classifier = classifier
+
+    def classify(self, text: str, *, lang: str) -> IntentResult:
+        prediction = self.classifier.predict(text, k=3)
+        override = settings.CSBOT_HANDOFF_THRESHOLD
+        threshold = self.classifier.threshold if override is None else override
+        return IntentResult(
+            label=prediction.top_label,
+            confidence=round(float(prediction.confidence), 3),
+            candidates=[(label, round(float(p), 3)) for label, p in prediction.candidates],
+            threshold=threshold,
+        )
+
+
+_keywords: KeywordUnderstanding | None = None
 
 
 def get_understanding() -> Understanding:
-    """The process-wide classifier (built once; cheap to call)."""
-    global _default
-    if _default is None:
-        _default = KeywordUnderstanding()
-    return _default
+    """The active FastText model when one is trained and active, else the keyword router."""
+    global _keywords
+    from intents.runtime import active_classifier
+
+    classifier = active_classifier()
+    if classifier is not None:
+        return FastTextUnderstanding(classifier)
+    if _keywords is None:
+        _keywords = KeywordUnderstanding()
+    return _keywords

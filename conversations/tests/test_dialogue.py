@@ -2,14 +2,16 @@
 multi-turn order verification, context carry-over, low confidence then handoff."""
 
 import itertools
-from decimal import Decimal
+import json
 
 import pytest
+from django.contrib.auth.models import User
+from django.forms.models import model_to_dict
 
 from catalog.models import Product, StorePolicy
 from conversations import services
 from conversations.identity import Shopper
-from conversations.models import Conversation, Message, VerifiedOrder
+from conversations.models import Conversation, HotQuestion, Message, VerifiedOrder
 from handoff.models import HandoffRequest
 
 pytestmark = pytest.mark.usefixtures("demo_store")
@@ -71,13 +73,41 @@ def test_english_stock_answer_for_out_of_stock_product_gives_restock_date(conver
     assert follow.text == "Xinghe X5 Lite: No wireless charging."
 
 
-def test_answers_follow_catalog_and_policy_edits(conversation, ask):
-    Product.objects.filter(sku="XH-X5").update(price=Decimal("2799"))
-    policy = StorePolicy.objects.get(key="shipping_fee")
-    policy.text_zh = "订单满¥199包邮；不满¥199收取基础运费¥10。"
-    policy.save()
+def admin_edit(client, obj, **changes) -> None:
+    """Change a row through its admin form, as a shop manager would."""
+    data = {k: v for k, v in model_to_dict(obj).items() if v is not None}
+    data.update({k: json.dumps(v) for k, v in data.items() if isinstance(v, (list, dict))})
+    data.update(changes)
+    meta = obj._meta
+    url = f"/admin/{meta.app_label}/{meta.model_name}/{obj.pk}/change/"
+    response = client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+
+
+def test_answers_follow_catalog_and_policy_edits_in_the_admin(conversation, ask, client):
+    # Asked once, so the answers sit in the hot-question cache.
+    assert bot(ask(conversation, "星河X5多少钱")).text == "星河 X5 手机 售价 ¥2999。"
+    assert bot(ask(conversation, "运费怎么算")).text.startswith("订单满¥99包邮")
+    client.force_login(User.objects.get(username="admin"))
+    admin_edit(client, Product.objects.get(sku="XH-X5"), price="2799")
+    admin_edit(
+        client,
+        StorePolicy.objects.get(key="shipping_fee"),
+        text_zh="订单满¥199包邮；不满¥199收取基础运费¥10。",
+    )
     assert bot(ask(conversation, "星河X5多少钱")).text == "星河 X5 手机 售价 ¥2799。"
     assert bot(ask(conversation, "运费怎么算")).text == "订单满¥199包邮；不满¥199收取基础运费¥10。"
+
+
+def test_hot_question_cache_reuses_answers_but_never_order_data(conversation, ask):
+    other = Conversation.objects.create(visitor_id="v_other")
+    first = bot(ask(conversation, "怎么退货"))
+    again = bot(ask(other, "怎么退货"))
+    assert again.text == first.text
+    assert HotQuestion.objects.get(question="怎么退货").intent == "after_sales.product.return"
+    ask(conversation, "订单 DD202611010001 尾号 8000")
+    assert not HotQuestion.objects.filter(intent="consult.logistics.order_status").exists()
+    assert bot(ask(other, "订单 DD202611010001 尾号 1234")).text.startswith("抱歉，没能用")
 
 
 def test_product_question_without_a_product_asks_which_then_answers(conversation, ask):

@@ -251,7 +251,11 @@ GRAPHENE = {"SCHEMA": "csbot.schema.schema"}
 
 CSBOT_SHOP_NAME = os.environ.get("CSBOT_SHOP_NAME", "星河商城 Xinghe Mall")
 # Intent confidence below this asks to clarify, then hands off (DESIGN.md §3).
-CSBOT_HANDOFF_THRESHOLD = env_float("CSBOT_HANDOFF_THRESHOLD", 0.7)
+# Unset: the threshold the active intent model chose on validation data (0.7 for
+# the keyword router used before any model is trained). Set: overrides both.
+CSBOT_HANDOFF_THRESHOLD = (
+    env_float("CSBOT_HANDOFF_THRESHOLD", 0.7) if os.environ.get("CSBOT_HANDOFF_THRESHOLD") else None
+)
 CSBOT_MAX_TEXT_CHARS = 2000
 CSBOT_MAX_FRAME_BYTES = 16 * 1024
 # Per-socket frame rate and per-visitor message rate (fixed windows in the cache).
@@ -265,6 +269,11 @@ CSBOT_VERIFY_LOCKOUT_S = env_int("CSBOT_VERIFY_LOCKOUT_S", 15 * 60)
 CSBOT_STATE_TTL_S = env_int("CSBOT_STATE_TTL_S", 24 * 60 * 60)
 # How long the HTTP chat API waits for a worker's reply before answering.
 CSBOT_HTTP_REPLY_WAIT_S = env_float("CSBOT_HTTP_REPLY_WAIT_S", 5.0)
+# Hot-question cache: the same question in the same context reuses its answer for
+# this long (0 turns the cache off, as the load benchmark does to measure the pipeline).
+CSBOT_HOT_CACHE_TTL_S = env_int("CSBOT_HOT_CACHE_TTL_S", 600)
+# Messages longer than this are summarised before classification.
+CSBOT_SUMMARY_OVER_CHARS = env_int("CSBOT_SUMMARY_OVER_CHARS", 300)
 # The sweep re-queues shopper messages left unanswered for longer than this.
 CSBOT_SWEEP_AFTER_S = env_int("CSBOT_SWEEP_AFTER_S", 30)
 

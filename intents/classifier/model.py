@@ -1,0 +1,634 @@
+"""The intent classifier: an ensemble of fastText models with a calibrated confidence.
+
+Each member is a supervised fastText model over the tokens of `tokenize.py` (word n-grams,
+character n-grams); members differ in features and seed, and their per-label scores are
+averaged. The top score is then mapped to a calibrated probability that the top label is
+right (Platt scaling fitted on validation rows, out-of-scope rows counting as "wrong"), and
+the handoff threshold is chosen on the same validation rows. docs/intent-benchmarks.md
+records the measurements behind the defaults.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .tokenize import tokenized
+
+OOS = "oos"
+DEFAULT_THRESHOLD = 0.7
+FORMAT_VERSION = 1
+_LABEL_PREFIX = "__label__"
+
+# fastText arguments a member may set; anything else in params is ours.
+FASTTEXT_ARGS = frozenset(
+    {
+        "lr",
+        "dim",
+        "ws",
+        "epoch",
+        "minCount",
+        "minCountLabel",
+        "minn",
+        "maxn",
+        "neg",
+        "wordNgrams",
+        "loss",
+        "bucket",
+        "thread",
+        "lrUpdateRate",
+        "t",
+        "seed",
+        "autotuneValidationFile",
+        "autotuneMetric",
+        "autotuneDuration",
+        "autotuneModelSize",
+    }
+)
+# Per-member options that are not fastText arguments.
+MEMBER_OPTIONS = frozenset({"cjk_chars"})
+
+# Defaults chosen on CLINC150/BANKING77 validation data (docs/intent-benchmarks.md):
+# one-vs-all loss separates out-of-scope text far better than softmax, and averaging
+# members with different character n-gram ranges adds about a point of accuracy.
+BASE_MEMBER: dict[str, Any] = {
+    "loss": "ova",
+    "epoch": 100,
+    "lr": 0.5,
+    "dim": 100,
+    "wordNgrams": 2,
+    "minn": 2,
+    "maxn": 4,
+    "bucket": 100_000,
+    "minCount": 1,
+    "thread": 1,
+    "cjk_chars": False,
+}
+DEFAULT_MEMBERS: tuple[dict[str, Any], ...] = (
+    {"minn": 3, "maxn": 6, "seed": 1},
+    {"minn": 2, "maxn": 5, "seed": 2, "cjk_chars": True},
+    {"minn": 4, "maxn": 8, "seed": 3},
+)
+DEFAULT_PARAMS: dict[str, Any] = {
+    "members": [dict(m) for m in DEFAULT_MEMBERS],
+    "oos_class": False,  # train `oos` rows as a class of their own
+    "quantize": False,  # store .ftz (product-quantised) members instead of .bin
+    "workers": 2,  # members trained in parallel (each with `thread` fastText threads)
+    "crossfit": True,  # also train on in-scope valid rows, scoring them out of fold
+    "threshold": None,  # a fixed threshold instead of the one chosen on valid rows
+    "threshold_rule": "recall_target",  # or "sum": max in-scope accuracy + oos recall
+    "oos_recall_target": 0.7,
+    "default_threshold": DEFAULT_THRESHOLD,
+    "keep_correct": 0.97,  # no-oos rule: keep this share of correct valid predictions
+}
+
+
+class TrainingDataError(ValueError):
+    """The rows cannot train a classifier (too few labels, empty texts, …)."""
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """What the classifier thinks of one text.
+
+    `label` is None when `confidence` is under the threshold (the caller clarifies or hands
+    off); `top_label` is the best label regardless. `confidence` and the candidate scores are
+    calibrated probabilities that the label is the right one.
+    """
+
+    label: str | None
+    top_label: str
+    confidence: float
+    candidates: list[tuple[str, float]] = field(default_factory=list)
+
+
+@dataclass
+class Calibration:
+    """Platt scaling of the ensemble's log-odds score z: p = sigmoid(a · z + b)."""
+
+    a: float = 1.0
+    b: float = 0.0
+
+    def __call__(self, z: np.ndarray) -> np.ndarray:
+        # Never exactly 0 or 1: threshold 1.0 hands everything off, as one would expect.
+        return np.clip(_sigmoid(self.a * np.asarray(z) + self.b), 1e-4, 1 - 1e-4)
+
+    @classmethod
+    def fit(cls, z: np.ndarray, correct: np.ndarray) -> Calibration:
+        """Minimise the log loss of `correct` given the top scores (Newton steps with
+        backtracking), with Platt's smoothed targets so a perfectly separated validation set
+        does not push a → ∞."""
+        x = np.asarray(z, dtype=float)
+        y = np.asarray(correct, dtype=bool)
+        if len(x) == 0:
+            return cls()
+        n_pos, n_neg = int(y.sum()), int((~y).sum())
+        t = np.where(y, (n_pos + 1) / (n_pos + 2), 1 / (n_neg + 2))
+
+        def loss(a: float, b: float) -> float:
+            u = a * x + b  # log(1 + e^u) - t·u, computed stably
+            return float(np.sum(np.logaddexp(0.0, u) - t * u))
+
+        a, b = 1.0, 0.0
+        current = loss(a, b)
+        for _ in range(100):
+            p = _sigmoid(a * x + b)
+            g = np.array([np.sum((p - t) * x), np.sum(p - t)])
+            w = p * (1 - p) + 1e-12
+            h = np.array([[np.sum(w * x * x), np.sum(w * x)], [np.sum(w * x), np.sum(w)]])
+            step = np.linalg.solve(h + np.eye(2) * 1e-9, g)
+            scale = 1.0
+            while scale > 1e-6:
+                new_a, new_b = a - scale * step[0], b - scale * step[1]
+                new = loss(new_a, new_b)
+                if new <= current:
+                    break
+                scale /= 2
+            else:
+                break
+            converged = current - new < 1e-10 * max(1.0, abs(current))
+            a, b, current = new_a, new_b, new
+            if converged:
+                break
+        if not (math.isfinite(a) and math.isfinite(b)) or a <= 0:
+            return cls()  # degenerate data: keep the raw scores
+        return cls(float(a), float(b))
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * z))  # no overflow for large |z|
+
+
+def data_hash(rows: Iterable[dict]) -> str:
+    """sha256 over the sorted (label, text) pairs: the same data in any order, same hash."""
+    digest = hashlib.sha256()
+    for label, text in sorted((str(r["label"]), str(r["text"])) for r in rows):
+        digest.update(f"{label}\t{text}\n".encode())
+    return digest.hexdigest()
+
+
+def _check_rows(rows: Sequence[dict], *, oos_class: bool) -> list[dict]:
+    usable = []
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict) or "text" not in row or "label" not in row:
+            raise TrainingDataError(f"row {i + 1} needs 'text' and 'label'")
+        label = str(row["label"]).strip()
+        if not label or any(ch.isspace() for ch in label):
+            raise TrainingDataError(f"row {i + 1}: label {row['label']!r} is empty or has spaces")
+        if label == OOS and not oos_class:
+            continue
+        usable.append({"text": str(row["text"]), "label": label})
+    labels = {r["label"] for r in usable}
+    if len(labels) < 2:
+        raise TrainingDataError(f"training needs at least 2 labels, got {len(labels)}")
+    return usable
+
+
+def _resolve_members(params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Member configs: BASE_MEMBER < the member's own settings < fastText args given at top
+    level (so `train(rows, epoch=5)` shortens every member)."""
+    overrides = {k: v for k, v in params.items() if k in FASTTEXT_ARGS | MEMBER_OPTIONS}
+    members = []
+    for spec in params["members"]:
+        unknown = set(spec) - FASTTEXT_ARGS - MEMBER_OPTIONS
+        if unknown:
+            raise TypeError(f"unknown member settings: {sorted(unknown)}")
+        members.append({**BASE_MEMBER, **spec, **overrides})
+    return members
+
+
+def _fold(text: str) -> int:
+    return hashlib.sha256(text.encode("utf-8")).digest()[0] & 1
+
+
+def _threshold_settings(params: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "rule": params.get("threshold_rule", DEFAULT_PARAMS["threshold_rule"]),
+        "oos_recall_target": float(
+            params.get("oos_recall_target", DEFAULT_PARAMS["oos_recall_target"])
+        ),
+        "default": float(params.get("default_threshold", DEFAULT_THRESHOLD)),
+        "keep_correct": float(params.get("keep_correct", DEFAULT_PARAMS["keep_correct"])),
+    }
+
+
+def _fit_members(
+    rows: Sequence[dict], configs: list[dict[str, Any]], labels: list[str], params: dict
+) -> tuple[list, list[np.ndarray]]:
+    """Train one fastText model per config (in parallel threads: fastText drops the GIL)."""
+    with tempfile.TemporaryDirectory(prefix="csbot-intents-") as workdir:
+        workers = max(1, min(int(params["workers"]), len(configs)))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = [
+                pool.submit(_train_member, rows, config, workdir, i)
+                for i, config in enumerate(configs)
+            ]
+            results = [f.result() for f in futures]
+        members = [model for model, _ in results]
+        outputs = [_output_matrix(model, labels) for model in members]
+        if params["quantize"]:
+            for model, path in results:
+                model.quantize(input=path, retrain=False, qnorm=True)
+    return members, outputs
+
+
+def _train_member(rows: Sequence[dict], config: dict[str, Any], workdir: str, index: int):
+    import fasttext
+
+    cjk = bool(config.get("cjk_chars"))
+    path = os.path.join(workdir, f"train-{index}.txt")
+    with open(path, "w", encoding="utf-8") as fh:
+        for row in rows:
+            text = tokenized(row["text"], cjk_chars=cjk)
+            fh.write(f"{_LABEL_PREFIX}{row['label']} {text}\n")
+    args = {k: v for k, v in config.items() if k in FASTTEXT_ARGS}
+    model = fasttext.train_supervised(input=path, verbose=0, **args)
+    return model, path
+
+
+class IntentClassifier:
+    """A trained ensemble with its labels, calibration and handoff threshold."""
+
+    def __init__(
+        self,
+        *,
+        members: list,
+        member_configs: list[dict[str, Any]],
+        labels: list[str],
+        calibration: Calibration,
+        threshold: float,
+        params: dict[str, Any],
+        meta: dict[str, Any] | None = None,
+        outputs: list[np.ndarray] | None = None,
+    ) -> None:
+        self.members = members
+        self.member_configs = member_configs
+        self.labels = labels
+        self.calibration = calibration
+        self.threshold = float(threshold)
+        self.params = params
+        self.meta = meta or {}
+        self.valid_scores: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._outputs = [
+            _output_matrix(m, labels, w)
+            for m, w in zip(members, outputs or [None] * len(members), strict=True)
+        ]
+
+    # ---- training -------------------------------------------------------------------------
+
+    @classmethod
+    def train(
+        cls,
+        rows: Sequence[dict],
+        valid_rows: Sequence[dict] | None = None,
+        **params: Any,
+    ) -> IntentClassifier:
+        """Train on `rows` ({"text", "label"} dicts); calibrate and choose the threshold on
+        `valid_rows` when given (they may hold `oos` rows), else keep the default threshold."""
+        unknown = set(params) - set(DEFAULT_PARAMS) - FASTTEXT_ARGS - MEMBER_OPTIONS
+        if unknown:
+            raise TypeError(f"unknown training params: {sorted(unknown)}")
+        merged = {**DEFAULT_PARAMS, **params}
+        usable = _check_rows(rows, oos_class=merged["oos_class"])
+        configs = _resolve_members(merged)
+        labels = sorted({r["label"] for r in usable})
+        valid = _check_eval_rows(valid_rows) if valid_rows else []
+        known = [r for r in valid if r["label"] in labels and r["label"] != OOS]
+        crossfit = bool(merged["crossfit"]) and len(known) >= 2
+        started = datetime.now(UTC)
+
+        def fit(train_rows: list[dict]) -> IntentClassifier:
+            members, outputs = _fit_members(train_rows, configs, labels, merged)
+            return cls(
+                members=members,
+                outputs=outputs,
+                member_configs=configs,
+                labels=labels,
+                calibration=Calibration(),
+                threshold=merged["default_threshold"],
+                params={k: v for k, v in merged.items() if k != "members"},
+            )
+
+        if crossfit:
+            # Two halves of the in-scope validation rows: each half-model trains on the
+            # training rows plus one half and scores the other half and every oos row, so
+            # calibration and threshold only ever see scores of rows the scorer never saw.
+            folds = ([], [])
+            for row in known:
+                folds[_fold(row["text"])].append(row)
+            known_ids = {id(r) for r in known}
+            rest = [r for r in valid if id(r) not in known_ids]
+            halves = [fit(usable + folds[k]) for k in (0, 1)]
+            scored = [(halves[k], folds[1 - k] + rest) for k in (0, 1)]
+            clf = cls(
+                members=halves[0].members + halves[1].members,
+                outputs=halves[0]._outputs + halves[1]._outputs,
+                member_configs=configs + configs,
+                labels=labels,
+                calibration=Calibration(),
+                threshold=merged["default_threshold"],
+                params=halves[0].params,
+            )
+        else:
+            clf = fit(usable)
+            scored = [(clf, valid)] if valid else []
+        clf.meta = {
+            "created": started.isoformat(timespec="seconds"),
+            "train_seconds": round((datetime.now(UTC) - started).total_seconds(), 1),
+            "data_hash": data_hash(usable),
+            "n_train": len(usable),
+            "crossfit": crossfit,
+        }
+        threshold_rule = "default"
+        if scored:
+            z, pred, gold = [], [], []
+            for scorer, part in scored:
+                top, score = scorer._top(scorer._scores([r["text"] for r in part]))
+                z.append(score)
+                pred.append(np.array(labels)[top])
+                gold.append(np.array([r["label"] for r in part]))
+            z, pred, gold = np.concatenate(z), np.concatenate(pred), np.concatenate(gold)
+            clf.calibration = Calibration.fit(z, pred == gold)
+            clf.threshold, threshold_rule = choose_threshold(
+                clf.calibration(z), pred, gold, **_threshold_settings(merged)
+            )
+            clf.meta["valid_hash"] = data_hash(valid)
+            clf.meta["n_valid"] = len(valid)
+        if merged["threshold"] is not None:
+            clf.threshold, threshold_rule = float(merged["threshold"]), "fixed"
+        clf.meta["threshold_rule"] = threshold_rule
+        if scored:
+            # What the threshold was chosen on (not saved): bench/ compares rules with it.
+            clf.valid_scores = (clf.calibration(z), pred, gold)
+            # Out-of-fold when cross-fitted: the honest estimate for unseen text.
+            clf.meta["valid_metrics"] = evaluate_predictions(
+                clf.calibration(z), pred, gold, clf.threshold
+            )
+        return clf
+
+    def calibrate(self, valid_rows: Sequence[dict]) -> Calibration:
+        """Fit the confidence calibration on validation rows (any `oos` row is a miss)."""
+        top, score = self._top(self._scores([r["text"] for r in valid_rows]))
+        gold = [r["label"] for r in valid_rows]
+        correct = np.array([self.labels[t] == g for t, g in zip(top, gold, strict=True)])
+        self.calibration = Calibration.fit(score, correct)
+        return self.calibration
+
+    def choose_threshold(self, valid_rows: Sequence[dict]) -> tuple[float, str]:
+        """The handoff threshold for validation rows, and the rule that chose it.
+
+        With `oos` rows, by `threshold_rule`: "recall_target" (default) takes the lowest
+        threshold that hands off `oos_recall_target` of the oos rows; "sum" maximises
+        in-scope accuracy + oos recall. Without oos rows: the largest threshold that keeps
+        `keep_correct` of the correct predictions, capped at the default (a threshold above it
+        would hand off answerable questions for nothing the data can show).
+        """
+        conf, top = self._confidence([r["text"] for r in valid_rows])
+        gold = np.array([r["label"] for r in valid_rows])
+        pred = np.array(self.labels)[top]
+        return choose_threshold(conf, pred, gold, **_threshold_settings(self.params))
+
+    # ---- prediction -----------------------------------------------------------------------
+
+    def _scores(self, texts: Sequence[str]) -> np.ndarray:
+        """Mean per-label log-odds over the members, shape (len(texts), len(labels)).
+
+        Computed from the sentence vector and the output matrix rather than from
+        `predict`, whose float32 probabilities saturate at 1.0 for confident texts and would
+        leave nothing to calibrate. One-vs-all members give log-odds directly; softmax
+        members give log p − log(1 − p).
+        """
+        out = np.zeros((len(texts), len(self.labels)))
+        if not texts:
+            return out
+        tokens: dict[bool, list[str]] = {}
+        for model, config, weights in zip(
+            self.members, self.member_configs, self._outputs, strict=True
+        ):
+            cjk = bool(config.get("cjk_chars"))
+            if cjk not in tokens:
+                tokens[cjk] = [tokenized(t, cjk_chars=cjk) for t in texts]
+            hidden = np.stack([model.get_sentence_vector(t) for t in tokens[cjk]])
+            logits = hidden @ weights.T
+            if config.get("loss") == "softmax":
+                logits = logits - logits.max(axis=1, keepdims=True)
+                logp = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+                logits = logp - np.log(-np.expm1(np.minimum(logp, -1e-12)))
+            out += logits
+        return out / len(self.members)
+
+    @staticmethod
+    def _top(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        top = scores.argmax(axis=1)
+        return top, scores[np.arange(len(scores)), top]
+
+    def _confidence(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        top, score = self._top(self._scores(texts))
+        return self.calibration(score), top
+
+    def predict_many(self, texts: Sequence[str], k: int = 3) -> list[Prediction]:
+        """Predictions for many texts at once."""
+        texts = [str(t) for t in texts]
+        scores = self._scores(texts)
+        calibrated = self.calibration(scores)
+        order = np.argsort(-scores, axis=1, kind="stable")[:, : max(1, k)]
+        results = []
+        for row in range(len(texts)):
+            cands = [(self.labels[j], float(calibrated[row, j])) for j in order[row]]
+            top_label, conf = cands[0]
+            answered = conf >= self.threshold and top_label != OOS
+            results.append(
+                Prediction(
+                    label=top_label if answered else None,
+                    top_label=top_label,
+                    confidence=conf,
+                    candidates=cands,
+                )
+            )
+        return results
+
+    def predict(self, text: str, k: int = 3) -> Prediction:
+        """The prediction for one text (label None under the threshold)."""
+        return self.predict_many([text], k=k)[0]
+
+    # ---- evaluation -----------------------------------------------------------------------
+
+    def evaluate(self, rows: Sequence[dict], threshold: float | None = None) -> dict[str, Any]:
+        """in_scope_accuracy, handoff_share, oos_recall, macro_f1 and threshold on `rows`."""
+        rows = _check_eval_rows(rows)
+        thr = self.threshold if threshold is None else float(threshold)
+        conf, top = self._confidence([r["text"] for r in rows])
+        pred = np.array(self.labels)[top]
+        gold = np.array([r["label"] for r in rows])
+        return evaluate_predictions(conf, pred, gold, thr)
+
+    # ---- persistence ----------------------------------------------------------------------
+
+    def save(self, directory: str | os.PathLike) -> Path:
+        """Write the members (.bin, or .ftz when quantised) and meta.json into `directory`."""
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        files = []
+        for i, model in enumerate(self.members):
+            name = f"member-{i}.{'ftz' if model.is_quantized() else 'bin'}"
+            model.save_model(str(out / name))
+            if model.is_quantized():  # fastText will not hand back a quantised output matrix
+                np.save(out / f"member-{i}.out.npy", self._outputs[i].astype(np.float32))
+            files.append(name)
+        meta = {
+            "format": FORMAT_VERSION,
+            "labels": self.labels,
+            "threshold": self.threshold,
+            "calibration": {"method": "platt", "a": self.calibration.a, "b": self.calibration.b},
+            "members": [{"file": f, **c} for f, c in zip(files, self.member_configs, strict=True)],
+            "params": self.params,
+            **self.meta,
+        }
+        tmp = out / "meta.json.tmp"
+        tmp.write_text(json.dumps(meta, ensure_ascii=False, indent=2, default=str) + "\n")
+        tmp.replace(out / "meta.json")
+        return out
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike) -> IntentClassifier:
+        """Load a directory written by `save`."""
+        import fasttext
+
+        src = Path(directory)
+        meta_path = src / "meta.json"
+        if not meta_path.is_file():
+            raise FileNotFoundError(f"no intent model at {src} (meta.json missing)")
+        meta = json.loads(meta_path.read_text())
+        if meta.get("format") != FORMAT_VERSION:
+            raise ValueError(f"{meta_path}: unsupported format {meta.get('format')!r}")
+        members, configs, outputs = [], [], []
+        for spec in meta.pop("members"):
+            spec = dict(spec)
+            path = src / spec.pop("file")
+            model = fasttext.load_model(str(path))
+            members.append(model)
+            configs.append(spec)
+            outputs.append(np.load(path.with_suffix(".out.npy")) if model.is_quantized() else None)
+        cal = meta.pop("calibration")
+        return cls(
+            members=members,
+            outputs=outputs,
+            member_configs=configs,
+            labels=meta.pop("labels"),
+            calibration=Calibration(cal["a"], cal["b"]),
+            threshold=meta.pop("threshold"),
+            params=meta.pop("params"),
+            meta={k: v for k, v in meta.items() if k != "format"},
+        )
+
+
+def _output_matrix(model, labels: list[str], weights: np.ndarray | None = None) -> np.ndarray:
+    """The member's output matrix with rows in `labels` order (given when quantised)."""
+    if weights is not None:
+        return np.asarray(weights, dtype=np.float32)
+    order = [model.get_label_id(f"{_LABEL_PREFIX}{label}") for label in labels]
+    return model.get_output_matrix()[order].astype(np.float32)
+
+
+def _check_eval_rows(rows: Sequence[dict]) -> list[dict]:
+    out = []
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict) or "text" not in row or "label" not in row:
+            raise TrainingDataError(f"row {i + 1} needs 'text' and 'label'")
+        out.append({"text": str(row["text"]), "label": str(row["label"]).strip()})
+    if not out:
+        raise TrainingDataError("no rows to evaluate")
+    return out
+
+
+def evaluate_predictions(
+    conf: np.ndarray, pred: np.ndarray, gold: np.ndarray, threshold: float
+) -> dict[str, Any]:
+    """The metrics of docs/intent-benchmarks.md for top labels `pred` with confidences `conf`.
+
+    in_scope_accuracy: share of in-scope rows answered with the right label (under the
+    threshold counts as wrong); handoff_share: share of in-scope rows under the threshold;
+    oos_recall: share of `oos` rows under the threshold (None without oos rows); macro_f1:
+    mean F1 over the gold labels (oos included), an under-threshold answer counting as `oos`.
+    """
+    conf, pred, gold = np.asarray(conf), np.asarray(pred), np.asarray(gold)
+    accepted = (conf >= threshold) & (pred != OOS)  # a trained `oos` class is a handoff
+    ins = gold != OOS
+    final = np.where(accepted, pred, OOS)
+    f1s = []
+    for label in np.unique(gold):
+        tp = int(np.sum((final == label) & (gold == label)))
+        fp = int(np.sum((final == label) & (gold != label)))
+        fn = int(np.sum((final != label) & (gold == label)))
+        f1s.append(2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0)
+    n_in, n_oos = int(ins.sum()), int((~ins).sum())
+    return {
+        "in_scope_accuracy": _r(np.mean((final == gold)[ins])) if n_in else None,
+        "handoff_share": _r(np.mean(~accepted[ins])) if n_in else None,
+        "oos_recall": _r(np.mean(~accepted[~ins])) if n_oos else None,
+        "macro_f1": _r(np.mean(f1s)),
+        "threshold": _r(threshold),
+        "n": int(len(gold)),
+        "n_oos": n_oos,
+    }
+
+
+def choose_threshold(
+    conf: np.ndarray,
+    pred: np.ndarray,
+    gold: np.ndarray,
+    *,
+    rule: str = "recall_target",
+    oos_recall_target: float = 0.7,
+    default: float = DEFAULT_THRESHOLD,
+    keep_correct: float = 0.97,
+) -> tuple[float, str]:
+    """See IntentClassifier.choose_threshold; returns (threshold, rule description)."""
+    conf, pred, gold = np.asarray(conf), np.asarray(pred), np.asarray(gold)
+    ins = gold != OOS
+    correct = (pred == gold) & ins
+    if (~ins).any() and ins.any():
+        if rule == "recall_target":
+            # The lowest threshold that sends oos_recall_target of the oos rows to a human:
+            # every higher one hands off more answerable questions for no required gain.
+            oos_conf = np.sort(conf[~ins])
+            k = math.ceil(oos_recall_target * len(oos_conf) - 1e-9)
+            if k == 0:
+                return 0.0, f"oos recall ≥ {oos_recall_target:.0%} on valid"
+            t = _floor(oos_conf[k - 1]) + 1e-4  # strictly above the k-th lowest oos score
+            return round(t, 4), f"oos recall ≥ {oos_recall_target:.0%} on valid"
+        if rule != "sum":
+            raise ValueError(f"unknown threshold rule {rule!r}")
+        candidates = np.unique(np.concatenate([[0.0], conf]))
+        acc = np.array([np.mean(correct[ins] & (conf[ins] >= t)) for t in candidates])
+        rec = np.array([np.mean(conf[~ins] < t) for t in candidates])
+        best = int(np.argmax(acc + rec))  # the first (lowest) of equal maxima
+        return _floor(candidates[best]), "max in_scope_accuracy + oos_recall on valid"
+    good = np.sort(conf[correct])
+    if len(good) == 0:
+        return float(default), "default (no correct valid predictions)"
+    # The largest t with at least keep_correct of the correct predictions at or above it.
+    t = good[int(math.floor((1 - keep_correct) * len(good)))]
+    if t > default:
+        return float(default), f"keep {keep_correct:.0%} of correct valid predictions, capped"
+    return _floor(t), f"keep {keep_correct:.0%} of correct valid predictions"
+
+
+def _floor(x: float) -> float:
+    """Round a threshold down (4 places) so no row at exactly the threshold drops under it."""
+    return math.floor(float(x) * 10_000) / 10_000
+
+
+def _r(x: float) -> float:
+    return round(float(x), 4)

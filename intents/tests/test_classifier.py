@@ -1,0 +1,220 @@
+"""The intent classifier package: tokenizer, training, calibration, threshold, persistence."""
+
+import json
+
+import numpy as np
+import pytest
+
+from intents.classifier import (
+    IntentClassifier,
+    TrainingDataError,
+    choose_threshold,
+    evaluate_predictions,
+    tokenize,
+)
+from intents.classifier.model import Calibration, data_hash
+from intents.data.build import build
+
+PRODUCTS_ZH = ["手机", "耳机", "手表", "充电器", "跑鞋", "T恤", "保温杯", "平板"]
+PRODUCTS_EN = ["phone", "earbuds", "watch", "charger", "shoes", "t-shirt", "thermos", "tablet"]
+TEMPLATES = {
+    "consult.product.price": (
+        ["这个{p}多少钱", "{p}的价格是多少", "{p}现在卖多少钱", "{p}什么价"],
+        ["how much is the {p}", "what is the price of the {p}", "how much does the {p} cost"],
+    ),
+    "consult.logistics.order_status": (
+        ["我买的{p}到哪了", "{p}的订单发货了吗", "查一下{p}的物流", "{p}什么时候发货"],
+        ["where is my {p} order", "has my {p} shipped yet", "track the {p} i ordered"],
+    ),
+    "after_sales.product.return": (
+        ["{p}我想退货", "{p}不想要了能退吗", "怎么退{p}", "{p}可以七天无理由退货吗"],
+        ["i want to return the {p}", "can i send the {p} back", "how do i return my {p}"],
+    ),
+}
+
+
+def make_rows(products_zh=PRODUCTS_ZH, products_en=PRODUCTS_EN):
+    rows = []
+    for label, (zh, en) in TEMPLATES.items():
+        rows += [{"text": t.format(p=p), "label": label} for t in zh for p in products_zh]
+        rows += [{"text": t.format(p=p), "label": label} for t in en for p in products_en]
+    return rows
+
+
+FAST = {"epoch": 30, "dim": 20, "bucket": 5000, "thread": 1}
+
+
+@pytest.fixture(scope="module")
+def rows():
+    return make_rows()
+
+
+@pytest.fixture(scope="module")
+def clf(rows):
+    valid = make_rows(["手柄"], ["speaker"]) + [
+        {"text": "今天天气怎么样", "label": "oos"},
+        {"text": "tell me a joke", "label": "oos"},
+    ]
+    return IntentClassifier.train(rows, valid, **FAST)
+
+
+def test_tokenize_segments_chinese_with_jieba():
+    assert tokenize("我想退货") == ["我", "想", "退货"]
+
+
+def test_tokenize_replaces_order_numbers_in_both_languages():
+    assert tokenize("我的订单DD202611010001到哪了？") == [
+        "我", "的", "订单", "__order__", "到", "哪", "了", "?",
+    ]  # fmt: skip
+    assert tokenize("Where is my order DD202611010001?") == [
+        "where", "is", "my", "order", "__order__", "?",
+    ]  # fmt: skip
+
+
+def test_tokenize_placeholders_prices_tracking_and_long_numbers():
+    assert tokenize("Is it ¥2999 now!!") == ["is", "it", "__price__", "now", "!"]
+    assert tokenize("99元包邮吗") == ["__price__", "包邮", "吗"]
+    assert tokenize("单号SF1234567890 电话13800138000") == [
+        "单", "号", "__tracking__", "电话", "__number__",
+    ]  # fmt: skip
+
+
+def test_tokenize_nfkc_lowercase_and_cjk_characters():
+    assert tokenize("ＨＥＬＬＯ，你好") == ["hello", "你好"]
+    assert tokenize("星河X5手机") == ["星河", "x5", "手机"]
+    assert tokenize("我想退货", cjk_chars=True) == ["我", "想", "退货", "退", "货"]
+    assert tokenize("what's up?") == ["what's", "up", "?"]
+    assert tokenize("谢谢🙏🙏") == ["谢谢", "🙏"]
+
+
+def test_train_learns_the_labels_and_never_trains_oos(clf):
+    assert clf.labels == sorted(TEMPLATES)
+    assert clf.predict("这个手机多少钱").top_label == "consult.product.price"
+    assert clf.predict("where is my watch order").top_label == "consult.logistics.order_status"
+    assert clf.predict("我想退货").top_label == "after_sales.product.return"
+
+
+def test_prediction_fields(clf):
+    pred = clf.predict("how much is the tablet", k=2)
+    assert [label for label, _ in pred.candidates][0] == pred.top_label
+    assert len(pred.candidates) == 2
+    assert pred.confidence == pred.candidates[0][1]
+    assert 0.0 <= pred.candidates[1][1] <= pred.confidence <= 1.0
+    assert pred.label == (pred.top_label if pred.confidence >= clf.threshold else None)
+
+
+def test_label_is_none_under_the_threshold(rows):
+    clf = IntentClassifier.train(rows, threshold=1.0, **FAST)
+    pred = clf.predict("这个手机多少钱")
+    assert clf.threshold == 1.0
+    assert pred.label is None
+    assert pred.top_label == "consult.product.price"
+    assert clf.meta["threshold_rule"] == "fixed"
+
+
+def test_save_load_round_trip_gives_identical_predictions(clf, tmp_path):
+    texts = ["耳机多少钱", "has my charger shipped", "随便聊聊", "return the shoes", ""]
+    clf.save(tmp_path / "model")
+    meta = json.loads((tmp_path / "model" / "meta.json").read_text())
+    loaded = IntentClassifier.load(tmp_path / "model")
+    assert loaded.predict_many(texts) == clf.predict_many(texts)
+    assert loaded.threshold == clf.threshold
+    assert meta["labels"] == clf.labels
+    assert meta["threshold"] == clf.threshold
+    assert meta["calibration"]["method"] == "platt"
+    assert meta["data_hash"] == data_hash(make_rows())
+    assert len(meta["members"]) == 6  # cross-fitted: two halves of three members
+    assert meta["crossfit"] is True
+    assert {"created", "valid_metrics", "params", "threshold_rule"} <= set(meta)
+
+
+def test_training_needs_two_labels():
+    rows = [{"text": f"你好 {i}", "label": "general.chat.greeting"} for i in range(10)]
+    rows += [{"text": "天气", "label": "oos"}]
+    with pytest.raises(TrainingDataError, match="at least 2 labels, got 1"):
+        IntentClassifier.train(rows, **FAST)
+
+
+def test_unknown_training_param_is_refused(rows):
+    with pytest.raises(TypeError, match="epochs"):
+        IntentClassifier.train(rows, epochs=3)
+
+
+def test_calibration_is_monotone_and_fits_accuracy():
+    rng = np.random.default_rng(0)
+    scores = rng.uniform(0.05, 0.95, 2000)
+    correct = rng.uniform(size=2000) < scores**2  # the raw score is over-confident
+    cal = Calibration.fit(scores, correct)
+    mapped = cal(np.array([0.2, 0.5, 0.8]))
+    assert list(mapped) == sorted(mapped)
+    high = scores > 0.8
+    assert abs(cal(scores[high]).mean() - correct[high].mean()) < 0.05
+
+
+def test_choose_threshold_with_oos_maximises_accuracy_plus_recall():
+    conf = np.array([0.9, 0.8, 0.6, 0.3, 0.5, 0.2])
+    pred = np.array(["a", "a", "b", "b", "a", "b"])
+    gold = np.array(["a", "a", "b", "a", "oos", "oos"])
+    # t=0.6: accuracy 3/4, recall 2/2 — better than any other cut.
+    threshold, rule = choose_threshold(conf, pred, gold, rule="sum")
+    assert threshold == 0.6
+    assert rule == "max in_scope_accuracy + oos_recall on valid"
+
+
+def test_choose_threshold_with_oos_reaches_the_recall_target():
+    conf = np.array([0.9, 0.8, 0.6, 0.3, 0.5, 0.25, 0.2, 0.1])
+    pred = np.array(["a", "a", "b", "b", "a", "b", "a", "a"])
+    gold = np.array(["a", "a", "b", "a", "oos", "oos", "oos", "oos"])
+    # 3 of 4 oos rows (75% ≥ 65%) must fall under: just above the third-lowest, 0.25.
+    assert choose_threshold(conf, pred, gold, oos_recall_target=0.65) == (
+        0.2501,
+        "oos recall ≥ 65% on valid",
+    )
+
+
+def test_choose_threshold_without_oos_keeps_most_correct_predictions():
+    conf = np.linspace(0.01, 1.0, 100)
+    pred = np.array(["a"] * 100)
+    gold = np.array(["a"] * 100)
+    assert choose_threshold(conf, pred, gold, keep_correct=0.97)[0] == 0.04
+    high = np.linspace(0.9, 1.0, 100)
+    assert choose_threshold(high, pred, gold)[0] == 0.7  # capped at the default
+
+
+def test_evaluate_predictions_known_case():
+    conf = np.array([0.9, 0.5, 0.8, 0.9, 0.2])
+    pred = np.array(["a", "a", "a", "b", "b"])
+    gold = np.array(["a", "a", "b", "oos", "oos"])
+    metrics = evaluate_predictions(conf, pred, gold, 0.7)
+    # in scope: right, handed off, wrong; oos: answered, handed off.
+    assert metrics["in_scope_accuracy"] == 0.3333
+    assert metrics["handoff_share"] == 0.3333
+    assert metrics["oos_recall"] == 0.5
+    # F1: a = 2/(2+1+1) = 0.5; b = 0; oos = 2·1/(2+1+1) = 0.5 → mean 1/3.
+    assert metrics["macro_f1"] == 0.3333
+    assert metrics["threshold"] == 0.7
+
+
+def test_build_splits_are_deterministic_deduplicated_and_disjoint(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    lines = [f"第{i}个问题是关于价格的" for i in range(100)]
+    (src / "consult.product.price.zh.txt").write_text("\n".join(lines + lines[:5]) + "\n")
+    (src / "consult.product.price.en.txt").write_text(
+        "\n".join(f"price question number {i}" for i in range(100)) + "\n# a comment\n"
+    )
+    (src / "oos.en.txt").write_text("\n".join(f"weather {i}" for i in range(40)) + "\n")
+    report = build(src, tmp_path / "out")
+    first = {n: (tmp_path / "out" / f"{n}.jsonl").read_text() for n in report.counts}
+    build(src, tmp_path / "out")
+    again = {n: (tmp_path / "out" / f"{n}.jsonl").read_text() for n in report.counts}
+    assert first == again
+    assert report.duplicates == 5
+    assert report.counts == {
+        "train": 130, "valid": 24, "heldout": 46, "oos_valid": 20, "oos_heldout": 20,
+    }  # fmt: skip
+    texts = {n: [json.loads(line)["text"] for line in s.splitlines()] for n, s in first.items()}
+    all_texts = [t for split in texts.values() for t in split]
+    assert len(all_texts) == len(set(all_texts)) == 240
+    assert {json.loads(line)["label"] for line in first["oos_valid"].splitlines()} == {"oos"}
+    assert json.loads(first["train"].splitlines()[0])["lang"] in {"zh", "en"}
