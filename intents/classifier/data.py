@@ -30,9 +30,10 @@ def read_jsonl(path: str | os.PathLike, *, require_labels: int = 0) -> list[dict
                 raise DataError(f"{p}, line {number}: not valid JSON ({exc.msg})") from None
             if not isinstance(row, dict):
                 raise DataError(f"{p}, line {number}: expected a JSON object")
-            for key in ("text", "label"):
-                if not isinstance(row.get(key), str) or not row[key].strip():
-                    raise DataError(f"{p}, line {number}: missing or empty {key!r}")
+            if not isinstance(row.get("text"), str):  # "" is allowed: shoppers send it too
+                raise DataError(f"{p}, line {number}: missing 'text' (a string)")
+            if not isinstance(row.get("label"), str) or not row["label"].strip():
+                raise DataError(f"{p}, line {number}: missing or empty 'label'")
             label = row["label"].strip()
             if any(ch.isspace() for ch in label):
                 raise DataError(f"{p}, line {number}: label {label!r} contains whitespace")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import os
 import tempfile
@@ -25,6 +26,8 @@ from typing import Any
 import numpy as np
 
 from .tokenize import tokenized
+
+logger = logging.getLogger(__name__)
 
 OOS = "oos"
 DEFAULT_THRESHOLD = 0.7
@@ -70,7 +73,7 @@ BASE_MEMBER: dict[str, Any] = {
     "wordNgrams": 2,
     "minn": 2,
     "maxn": 4,
-    "bucket": 100_000,
+    "bucket": 20_000,  # 2M default × dim floats is ~800 MB; 20k costs nothing measurable here
     "minCount": 1,
     "thread": 1,
     "cjk_chars": False,
@@ -90,7 +93,8 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "threshold_rule": "recall_target",  # or "sum": max in-scope accuracy + oos recall
     "oos_recall_target": 0.7,
     "default_threshold": DEFAULT_THRESHOLD,
-    "keep_correct": 0.97,  # no-oos rule: keep this share of correct valid predictions
+    "no_oos_rule": "break_even",  # or "keep": keep `keep_correct` of correct valid answers
+    "keep_correct": 0.97,
 }
 
 
@@ -218,6 +222,7 @@ def _threshold_settings(params: dict[str, Any]) -> dict[str, Any]:
         "oos_recall_target": float(
             params.get("oos_recall_target", DEFAULT_PARAMS["oos_recall_target"])
         ),
+        "no_oos_rule": params.get("no_oos_rule", DEFAULT_PARAMS["no_oos_rule"]),
         "default": float(params.get("default_threshold", DEFAULT_THRESHOLD)),
         "keep_correct": float(params.get("keep_correct", DEFAULT_PARAMS["keep_correct"])),
     }
@@ -225,7 +230,7 @@ def _threshold_settings(params: dict[str, Any]) -> dict[str, Any]:
 
 def _fit_members(
     rows: Sequence[dict], configs: list[dict[str, Any]], labels: list[str], params: dict
-) -> tuple[list, list[np.ndarray]]:
+) -> tuple[list, list[np.ndarray], list[dict[str, Any]]]:
     """Train one fastText model per config (in parallel threads: fastText drops the GIL)."""
     with tempfile.TemporaryDirectory(prefix="csbot-intents-") as workdir:
         workers = max(1, min(int(params["workers"]), len(configs)))
@@ -236,11 +241,18 @@ def _fit_members(
             ]
             results = [f.result() for f in futures]
         members = [model for model, _ in results]
+        used = []
+        for model, config in zip(members, configs, strict=True):
+            if model.csbot_lr != config["lr"]:
+                logger.warning(
+                    "intent member %s diverged; retrained with lr %s", config, model.csbot_lr
+                )
+            used.append({**config, "lr": model.csbot_lr})
         outputs = [_output_matrix(model, labels) for model in members]
         if params["quantize"]:
             for model, path in results:
                 model.quantize(input=path, retrain=False, qnorm=True)
-    return members, outputs
+    return members, outputs, used
 
 
 def _train_member(rows: Sequence[dict], config: dict[str, Any], workdir: str, index: int):
@@ -253,7 +265,15 @@ def _train_member(rows: Sequence[dict], config: dict[str, Any], workdir: str, in
             text = tokenized(row["text"], cjk_chars=cjk)
             fh.write(f"{_LABEL_PREFIX}{row['label']} {text}\n")
     args = {k: v for k, v in config.items() if k in FASTTEXT_ARGS}
-    model = fasttext.train_supervised(input=path, verbose=0, **args)
+    for attempt in range(4):
+        try:
+            model = fasttext.train_supervised(input=path, verbose=0, **args)
+            break
+        except RuntimeError as exc:  # "Encountered NaN": diverged; a lower rate is stabler
+            if "NaN" not in str(exc) or attempt == 3:
+                raise
+            args["lr"] /= 2
+    model.csbot_lr = args["lr"]  # the rate that trained it, for meta.json
     return model, path
 
 
@@ -309,11 +329,11 @@ class IntentClassifier:
         started = datetime.now(UTC)
 
         def fit(train_rows: list[dict]) -> IntentClassifier:
-            members, outputs = _fit_members(train_rows, configs, labels, merged)
+            members, outputs, used = _fit_members(train_rows, configs, labels, merged)
             return cls(
                 members=members,
                 outputs=outputs,
-                member_configs=configs,
+                member_configs=used,
                 labels=labels,
                 calibration=Calibration(),
                 threshold=merged["default_threshold"],
@@ -321,20 +341,23 @@ class IntentClassifier:
             )
 
         if crossfit:
-            # Two halves of the in-scope validation rows: each half-model trains on the
-            # training rows plus one half and scores the other half and every oos row, so
-            # calibration and threshold only ever see scores of rows the scorer never saw.
+            # Two halves of the validation rows: each half-model trains on the training rows
+            # plus the in-scope rows of one half and scores the other half, so every valid
+            # row is scored once, by a model that never saw it.
             folds = ([], [])
             for row in known:
                 folds[_fold(row["text"])].append(row)
             known_ids = {id(r) for r in known}
-            rest = [r for r in valid if id(r) not in known_ids]
+            rest: tuple[list, list] = ([], [])  # oos rows: each half scores half of them
+            for row in valid:
+                if id(row) not in known_ids:
+                    rest[_fold(row["text"])].append(row)
             halves = [fit(usable + folds[k]) for k in (0, 1)]
-            scored = [(halves[k], folds[1 - k] + rest) for k in (0, 1)]
+            scored = [(halves[k], folds[1 - k] + rest[1 - k]) for k in (0, 1)]
             clf = cls(
                 members=halves[0].members + halves[1].members,
                 outputs=halves[0]._outputs + halves[1]._outputs,
-                member_configs=configs + configs,
+                member_configs=halves[0].member_configs + halves[1].member_configs,
                 labels=labels,
                 calibration=Calibration(),
                 threshold=merged["default_threshold"],
@@ -390,9 +413,10 @@ class IntentClassifier:
 
         With `oos` rows, by `threshold_rule`: "recall_target" (default) takes the lowest
         threshold that hands off `oos_recall_target` of the oos rows; "sum" maximises
-        in-scope accuracy + oos recall. Without oos rows: the largest threshold that keeps
-        `keep_correct` of the correct predictions, capped at the default (a threshold above it
-        would hand off answerable questions for nothing the data can show).
+        in-scope accuracy + oos recall. Without oos rows, by `no_oos_rule`: "break_even"
+        (default) answers when the calibrated P(correct) ≥ 0.5; "keep" takes the largest
+        threshold keeping `keep_correct` of the correct predictions. Both are capped at the
+        default threshold.
         """
         conf, top = self._confidence([r["text"] for r in valid_rows])
         gold = np.array([r["label"] for r in valid_rows])
@@ -591,6 +615,7 @@ def choose_threshold(
     *,
     rule: str = "recall_target",
     oos_recall_target: float = 0.7,
+    no_oos_rule: str = "break_even",
     default: float = DEFAULT_THRESHOLD,
     keep_correct: float = 0.97,
 ) -> tuple[float, str]:
@@ -615,14 +640,17 @@ def choose_threshold(
         rec = np.array([np.mean(conf[~ins] < t) for t in candidates])
         best = int(np.argmax(acc + rec))  # the first (lowest) of equal maxima
         return _floor(candidates[best]), "max in_scope_accuracy + oos_recall on valid"
-    good = np.sort(conf[correct])
-    if len(good) == 0:
-        return float(default), "default (no correct valid predictions)"
-    # The largest t with at least keep_correct of the correct predictions at or above it.
-    t = good[int(math.floor((1 - keep_correct) * len(good)))]
-    if t > default:
-        return float(default), f"keep {keep_correct:.0%} of correct valid predictions, capped"
-    return _floor(t), f"keep {keep_correct:.0%} of correct valid predictions"
+    # No oos rows: a threshold only trades wrong answers for handoffs of answerable
+    # questions. `conf` is a calibrated P(correct), so hand off where a wrong answer is more
+    # likely than a right one (break-even 0.5 when both cost the same), never above the
+    # default. The alternative, "keep 97% of correct predictions", is no_oos_rule="keep".
+    if no_oos_rule == "keep":
+        good = np.sort(conf[correct])
+        if len(good) == 0:
+            return float(default), "default (no correct valid predictions)"
+        t = good[int(math.floor((1 - keep_correct) * len(good)))]
+        return _floor(min(t, default)), f"keep {keep_correct:.0%} of correct valid predictions"
+    return min(0.5, float(default)), "break-even: calibrated P(correct) ≥ 0.5 (no oos rows)"
 
 
 def _floor(x: float) -> float:

@@ -172,13 +172,17 @@ def test_choose_threshold_with_oos_reaches_the_recall_target():
     )
 
 
-def test_choose_threshold_without_oos_keeps_most_correct_predictions():
+def test_choose_threshold_without_oos():
     conf = np.linspace(0.01, 1.0, 100)
     pred = np.array(["a"] * 100)
     gold = np.array(["a"] * 100)
-    assert choose_threshold(conf, pred, gold, keep_correct=0.97)[0] == 0.04
+    assert choose_threshold(conf, pred, gold, no_oos_rule="keep", keep_correct=0.97)[0] == 0.04
     high = np.linspace(0.9, 1.0, 100)
-    assert choose_threshold(high, pred, gold)[0] == 0.7  # capped at the default
+    assert choose_threshold(high, pred, gold, no_oos_rule="keep")[0] == 0.7  # capped
+    assert choose_threshold(conf, pred, gold) == (
+        0.5,
+        "break-even: calibrated P(correct) ≥ 0.5 (no oos rows)",
+    )
 
 
 def test_evaluate_predictions_known_case():

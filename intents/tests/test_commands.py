@@ -99,7 +99,7 @@ def test_eval_intents_threshold_sources(model_dir, files):
         (None, "no such file"),
         ("", "no rows (the file is empty)"),
         ('{"text": "a", "label": "x"}\nnot json\n', "line 2: not valid JSON"),
-        ('{"text": "a", "label": "x"}\n{"label": "y"}\n', "line 2: missing or empty 'text'"),
+        ('{"text": "a", "label": "x"}\n{"label": "y"}\n', "line 2: missing 'text'"),
         ('{"text": "a"}\n', "line 1: missing or empty 'label'"),
         ('["a", "x"]\n', "line 1: expected a JSON object"),
         ('{"text": "a", "label": "x"}\n{"text": "b", "label": "oos"}\n', "at least 2 labels"),
