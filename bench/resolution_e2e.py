@@ -78,7 +78,7 @@ def ask(base: str, text: str) -> dict:
     opener = urllib.request.build_opener(
         urllib.request.ProxyHandler({}), urllib.request.HTTPCookieProcessor(jar)
     )
-    request = urllib.request.Request(
+    request = urllib.request.Request(  # noqa: S310 (loopback http only)
         f"{base}/api/chat/",
         data=json.dumps({"text": text}).encode(),
         headers={"Content-Type": "application/json"},
@@ -138,9 +138,7 @@ def main() -> int:
                     if time.monotonic() > deadline or proc.poll() is not None:
                         raise SystemExit("server did not start") from None
                     time.sleep(0.3)
-            per_label: dict[str, collections.Counter] = collections.defaultdict(
-                collections.Counter
-            )
+            per_label: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
             latencies = []
             started = time.perf_counter()
             for row in rows:
