@@ -191,7 +191,7 @@ def _low_confidence(result: IntentResult, lang: str, state: DialogueState) -> Ou
         return Outcome(
             reply=answers.handoff_notice(lang, policy_get(key="agent_hours"), complaint=False),
             language=lang,
-            intent=result.label,
+            intent=None,
             confidence=result.confidence,
             handoff_reason="low_confidence",
         )
@@ -204,7 +204,7 @@ def _low_confidence(result: IntentResult, lang: str, state: DialogueState) -> Ou
     return Outcome(
         reply=answers.not_sure(lang, suggestions),
         language=lang,
-        intent=result.label,
+        intent=None,
         confidence=result.confidence,
     )
 

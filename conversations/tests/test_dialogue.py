@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.forms.models import model_to_dict
 
-from catalog.models import Product, StorePolicy
+from catalog.models import FaqEntry, Product, StorePolicy
 from conversations import services
 from conversations.identity import Shopper
 from conversations.models import Conversation, HotQuestion, Message, VerifiedOrder
@@ -241,3 +241,59 @@ def test_reply_language_follows_the_shopper(conversation, ask):
     assert bot(ask(conversation, "DD202611010001")).text == (
         "Please also give me the last four digits of the phone number on the order."
     )
+
+
+def test_faq_answers_a_question_the_templates_do_not_cover(conversation, ask):
+    reply = bot(ask(conversation, "磁吸无线充电器能给星河X5充电吗"))
+    assert (
+        reply.text == FaqEntry.objects.get(question_zh="磁吸无线充电器能给星河X5充电吗").answer_zh
+    )
+    english = bot(ask(conversation, "Who pays for return shipping?"))
+    assert english.text == FaqEntry.objects.get(question_zh="退货运费谁承担").answer_en
+
+
+def test_faq_does_not_answer_a_question_sharing_one_word(conversation, ask):
+    reply = bot(ask(conversation, "星河X5的屏幕多大"))
+    assert reply.intent == "consult.product.spec"
+    assert reply.text == "星河 X5 手机：6.7英寸OLED屏幕。"
+
+
+def test_misspelled_product_names_are_recognised(conversation, ask):
+    assert bot(ask(conversation, "how much are the clowd buds pro?")).text == (
+        "The Cloud Buds Pro costs ¥499."
+    )
+    assert bot(ask(conversation, "云朵降躁耳机多少钱")).text == "云朵降噪耳机 Pro 售价 ¥499。"
+
+
+def test_size_and_colour_are_checked_against_the_product(conversation, ask):
+    assert bot(ask(conversation, "轻羽跑鞋42码有货吗")).text.endswith(
+        "42 码在可选尺码内（尺码36–45）。"
+    )
+    assert bot(ask(conversation, "跑鞋有47码的吗")).text.endswith("没有 47 码，可选尺码36–45。")
+    assert bot(ask(conversation, "星河X5有蓝色的吗")).text.endswith("有海湾蓝可选。")
+    assert bot(ask(conversation, "does the X5 come in red?")).text.endswith(
+        "It doesn't come in red; colours: black, white, blue."
+    )
+
+
+def test_long_message_is_classified_on_its_summary(
+    conversation, ask, django_capture_on_commit_callbacks
+):
+    story = (
+        "我上个月在你们店里买了好几样东西，有T恤也有保温杯，快递小哥态度也挺好的，"
+        "我家里人都说东西不错，我自己也很满意，平时上班比较忙所以一直没来得及评价。"
+        "这次想再给爸爸买一部手机当生日礼物，他平时喜欢拍照看视频，"
+        "家里的老手机已经用了五年了，电池也不太行了，所以想换个新的。"
+        "请问星河X5现在多少钱？"
+    )
+    long_message = story * 3
+    assert len(long_message) > 300
+    reply = bot(ask(conversation, long_message))
+    assert reply.intent == "consult.product.price"
+    assert reply.text == "星河 X5 手机 售价 ¥2999。"
+
+
+def test_low_confidence_offers_the_candidate_questions(conversation, ask):
+    reply = bot(ask(conversation, "那个东西怎么弄"))
+    assert reply.intent is None
+    assert reply.payload["suggestions"][-1] == "转人工"
