@@ -41,7 +41,8 @@ def make_rows(products_zh=PRODUCTS_ZH, products_en=PRODUCTS_EN):
     return rows
 
 
-FAST = {"epoch": 30, "dim": 20, "bucket": 5000, "thread": 1}
+# dim 20 on these few dozen rows made fastText diverge ("Encountered NaN") on some runs.
+FAST = {"epoch": 30, "dim": 50, "bucket": 5000, "thread": 1}
 
 
 @pytest.fixture(scope="module")
