@@ -2,7 +2,8 @@
 
 from django.contrib import admin
 
-from conversations.models import Conversation, Csat, Message, VerifiedOrder
+from conversations.dialogue.hotcache import hot_clear, hot_flush_hits
+from conversations.models import Conversation, Csat, HotQuestion, Message, VerifiedOrder
 
 
 class MessageInline(admin.TabularInline):
@@ -43,3 +44,29 @@ class MessageAdmin(admin.ModelAdmin):
 
 admin.site.register(VerifiedOrder)
 admin.site.register(Csat)
+
+
+@admin.register(HotQuestion)
+class HotQuestionAdmin(admin.ModelAdmin):
+    """The hot-question cache: what is being reused, how often; clearable."""
+
+    list_display = ("question", "language", "intent", "context", "hits", "last_hit_at")
+    list_filter = ("language", "intent")
+    search_fields = ("question",)
+    readonly_fields = [f.name for f in HotQuestion._meta.fields]
+    actions = ["clear_all"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        hot_flush_hits()  # show this process's latest counts
+        return super().changelist_view(request, extra_context)
+
+    @admin.action(description="Clear the whole hot-question cache (all processes)")
+    def clear_all(self, request, queryset) -> None:
+        count = hot_clear()
+        self.message_user(request, f"Cleared {count} cached answers.")
+
+    def delete_queryset(self, request, queryset) -> None:
+        hot_clear()

@@ -297,3 +297,20 @@ def test_low_confidence_offers_the_candidate_questions(conversation, ask):
     reply = bot(ask(conversation, "那个东西怎么弄"))
     assert reply.intent is None
     assert reply.payload["suggestions"][-1] == "转人工"
+
+
+def test_admin_lists_and_clears_the_hot_question_cache(conversation, ask, client):
+    ask(conversation, "怎么退货")
+    client.force_login(User.objects.get(username="admin"))
+    page = client.get("/admin/conversations/hotquestion/")
+    assert page.status_code == 200 and "怎么退货" in page.content.decode()
+    row = HotQuestion.objects.get()
+    response = client.post(
+        "/admin/conversations/hotquestion/",
+        {"action": "clear_all", "_selected_action": [row.pk]},
+    )
+    assert response.status_code == 302
+    assert not HotQuestion.objects.exists()
+    other = Conversation.objects.create(visitor_id="v_after_clear")
+    ask(other, "怎么退货")
+    assert HotQuestion.objects.get().hits == 0
