@@ -13,7 +13,13 @@ def _clear_cache():
     from conversations.dialogue.slots import product_index_reset
     from intents.runtime import runtime_reset
 
-    for reset in (cache.clear, hot_local_reset, faq_index_reset, product_index_reset, runtime_reset):
+    for reset in (
+        cache.clear,
+        hot_local_reset,
+        faq_index_reset,
+        product_index_reset,
+        runtime_reset,
+    ):
         reset()
     yield
     cache.clear()

@@ -109,7 +109,10 @@ class Server:
         settings_module: str = "csbot.settings",
         asgi_app: str = "bench.echo_asgi:application",
         extra_env: dict[str, str] | None = None,
+        debug: bool = False,
     ):
+        self.debug = debug
+        self.secret_key = secrets.token_urlsafe(64)
         self.var_dir = var_dir
         self.settings_module = settings_module
         self.asgi_app = asgi_app
@@ -132,7 +135,12 @@ class Server:
         env.update(
             DJANGO_SETTINGS_MODULE=self.settings_module,
             CSBOT_VAR_DIR=str(self.var_dir),
-            DEBUG="1",
+            # A production deployment on the embedded backends: DEBUG off (no query
+            # log), a throwaway key, plain HTTP on loopback. --debug turns DEBUG back on.
+            DEBUG="1" if self.debug else "0",
+            SECRET_KEY=self.secret_key,
+            SECURE_SSL_REDIRECT="0",
+            ALLOWED_HOSTS="127.0.0.1,localhost",
             LOG_LEVEL="WARNING",
             CSBOT_MESSAGES_PER_MINUTE="1000000",
             CSBOT_IP_MESSAGES_PER_MINUTE="1000000",
@@ -571,6 +579,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="KEY=VALUE",
         help="extra server environment variable (repeatable), applied last",
     )
+    parser.add_argument(
+        "--debug", action="store_true", help="run the server with DEBUG=1 (default DEBUG=0)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (db, server log)")
     args = parser.parse_args(argv)
     targets = [t.strip() for t in args.targets.split(",") if t.strip()]
@@ -612,13 +623,14 @@ def main(argv: list[str] | None = None) -> int:
         settings_module=args.settings,
         asgi_app=args.asgi,
         extra_env=args.server_env,
+        debug=args.debug,
     )
     mode = (
         f"redis ({args.redis}, keys under {server.key_prefix}*; "
         "CELERY_TASK_ALWAYS_EAGER=1: replies generated in the server process)"
         if args.redis
         else "embedded (SQLite, in-memory channel layer, locmem cache, eager Celery)"
-    )
+    ) + (", DEBUG=1" if args.debug else ", DEBUG=0")
     results: dict[str, PhaseResult] = {}
     try:
         print(f"preparing database in {tmp} ...", flush=True)
@@ -673,6 +685,7 @@ def main(argv: list[str] | None = None) -> int:
                 "mode": "redis" if args.redis else "embedded",
                 "redis": args.redis,
                 "celery_eager": True,
+                "debug": args.debug,
                 "cpus": os.cpu_count(),
                 "load_average_before": load_before,
                 "settings": args.settings,

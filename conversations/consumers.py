@@ -3,20 +3,27 @@
 Bad input gets an `error` frame with a code and the socket stays open; nothing
 is stored for a refused frame. Frames stored in the conversation reach every
 socket watching it through the channel-layer group, after the write commits.
+Shopper messages go through this process's group commit (`conversations.batching`):
+the ack is sent once the batch holding the message has committed.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import time
+from collections import deque
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from conversations import selectors, services
+from conversations.batching import batches_settle, message_submit
 from conversations.dialogue.text import language_preferred
 from conversations.events import (
     ChatError,
@@ -32,7 +39,7 @@ from conversations.events import (
 )
 from conversations.identity import Shopper, shopper_from, visitor_id_from_session
 from conversations.models import Conversation
-from conversations.ratelimit import rate_limit_hit
+from conversations.ratelimit import RateLimit
 from csbot import metrics
 from handoff.services import handoff_open
 
@@ -56,7 +63,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     shopper: Shopper
 
     async def connect(self) -> None:
-        self.frame_times: list[float] = []
+        self.frame_times: deque[float] = deque()
         self.lang = language_preferred(
             self.scope.get("cookies", {}).get(settings.LANGUAGE_COOKIE_NAME),
             _header(self.scope, b"accept-language"),
@@ -87,6 +94,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
         return shopper_from(self.scope.get("user"), visitor_id)
 
     async def disconnect(self, code: int) -> None:
+        # Let this socket's messages in flight finish (stored, answered) before the
+        # consumer ends: an orderly shutdown, and tests see a quiet database afterwards.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(10):
+                await batches_settle()
         if self.conversation is not None:
             await self.channel_layer.group_discard(self.conversation.group_name, self.channel_name)
             metrics.connected_sockets.labels(kind="shopper").dec()
@@ -96,6 +108,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_discard(self.conversation.group_name, self.channel_name)
         self.conversation = conversation
         await self.channel_layer.group_add(conversation.group_name, self.channel_name)
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Channels' dispatch, less its `aclose_old_connections()` before every handler:
+        that is a hop to the database thread for each frame, and this consumer never
+        touches the database on the event loop: `database_sync_to_async` and the
+        batcher open and close connections around their own work."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     # --- incoming ---------------------------------------------------------
 
@@ -112,7 +134,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     def _frame_rate_check(self) -> None:
         now = time.monotonic()
-        self.frame_times = [t for t in self.frame_times if now - t < 10.0]
+        while self.frame_times and now - self.frame_times[0] >= 10.0:
+            self.frame_times.popleft()
         self.frame_times.append(now)
         if len(self.frame_times) > settings.CSBOT_WS_FRAMES_PER_10S:
             raise ChatError(ErrorCode.RATE_LIMITED)
@@ -138,18 +161,23 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def _message(self, frame: MessageFrame) -> None:
         assert self.conversation is not None
-        if rate_limit_hit(
-            key=f"visitor:{self.shopper.visitor_id}",
-            limit=settings.CSBOT_MESSAGES_PER_MINUTE,
-            window_s=60,
-        ) or rate_limit_hit(
-            key=f"ip:{client_ip(self.scope)}",
-            limit=settings.CSBOT_IP_MESSAGES_PER_MINUTE,
-            window_s=60,
-        ):
-            raise ChatError(ErrorCode.RATE_LIMITED)
-        message, _created = await database_sync_to_async(services.message_receive)(
-            conversation=self.conversation, text=frame.text, client_msg_id=frame.client_msg_id
+        # Stored in this process's next group commit; the ack follows that commit.
+        message = await message_submit(
+            conversation=self.conversation,
+            text=frame.text,
+            client_msg_id=frame.client_msg_id,
+            limits=(
+                RateLimit(
+                    key=f"visitor:{self.shopper.visitor_id}",
+                    limit=settings.CSBOT_MESSAGES_PER_MINUTE,
+                    window_s=60,
+                ),
+                RateLimit(
+                    key=f"ip:{client_ip(self.scope)}",
+                    limit=settings.CSBOT_IP_MESSAGES_PER_MINUTE,
+                    window_s=60,
+                ),
+            ),
         )
         await self._send(ack_frame(message))
 

@@ -4,23 +4,37 @@ Nothing-lost rules (DESIGN.md §1): a message is stored, with the conversation's
 next `seq`, before it is acknowledged; a resent `client_msg_id` returns the stored
 message and queues nothing; the reply task is queued only after the commit, and
 a database constraint allows one bot reply per shopper message.
+
+The hot path works on batches (`messages_receive`, `replies_generate`): one seq
+statement and one insert per transaction, however many conversations it touches
+(see `conversations.batching`). The one-message functions (`message_receive`,
+`reply_generate`) are thin wrappers used by the HTTP API, the Celery task and the sweep.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db import IntegrityError, connections, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from conversations.dialogue import policy
-from conversations.dialogue.state import state_load, state_save
-from conversations.events import ChatError, ErrorCode, broadcast_on_commit, message_frame
+from conversations.dialogue.state import state_load_many, state_save_many
+from conversations.events import (
+    ChatError,
+    ErrorCode,
+    broadcast_many_on_commit,
+    broadcast_on_commit,
+    message_frame,
+)
 from conversations.identity import Shopper
 from conversations.models import Conversation, Csat, Message
 from csbot import metrics
@@ -67,10 +81,128 @@ def _owns(shopper: Shopper, conversation: Conversation) -> bool:
 def _next_seq(conversation_id: int) -> int:
     """Reserve the conversation's next seq. The UPDATE locks the row until commit,
     so concurrent writers get consecutive, unique numbers."""
-    Conversation.objects.filter(pk=conversation_id).update(
-        last_seq=F("last_seq") + 1, updated_at=timezone.now()
+    return _seqs_reserve(counts={conversation_id: 1}, skip_closed=False)[conversation_id]
+
+
+def _seqs_reserve(
+    *,
+    counts: dict[int, int],
+    skip_closed: bool,
+    languages: dict[int, str] | None = None,
+) -> dict[int, int]:
+    """Reserve `counts[id]` consecutive seqs for each conversation in one statement
+    (`UPDATE … RETURNING`); returns each conversation's new `last_seq`, so its block is
+    `last_seq - count + 1 … last_seq`. The UPDATE locks the rows until commit, so
+    concurrent writers (threads or processes) get unique, consecutive numbers. With
+    `skip_closed`, closed (and deleted) conversations are left out of the result.
+    Must run inside a transaction."""
+    ids = sorted(counts)
+    if not ids:
+        return {}
+    conn = connections[Conversation.objects.db]
+    qn = conn.ops.quote_name
+    if len(ids) > 1 and conn.features.has_select_for_update:
+        # Lock in id order first: two processes bumping overlapping sets never deadlock.
+        list(
+            Conversation.objects.select_for_update()
+            .filter(pk__in=ids)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+    params: list[Any] = []
+    if len(ids) == 1:
+        bump = "%s"
+        params.append(counts[ids[0]])
+    else:
+        bump = "CASE " + qn("id") + " " + " ".join("WHEN %s THEN %s" for _ in ids) + " END"
+        for pk in ids:
+            params += [pk, counts[pk]]
+    sets = [f"{qn('last_seq')} = {qn('last_seq')} + {bump}", f"{qn('updated_at')} = %s"]
+    params.append(conn.ops.adapt_datetimefield_value(timezone.now()))
+    if languages:
+        whens = " ".join("WHEN %s THEN %s" for _ in languages)
+        sets.append(f"{qn('language')} = CASE {qn('id')} {whens} ELSE {qn('language')} END")
+        for pk, language in languages.items():
+            params += [pk, language]
+    where = f"{qn('id')} IN ({', '.join('%s' for _ in ids)})"
+    params += ids
+    if skip_closed:
+        where += f" AND {qn('status')} <> %s"
+        params.append(Conversation.Status.CLOSED.value)
+    # Only quoted identifiers and %s placeholders are formatted in; values are parameters.
+    sql = (
+        f"UPDATE {qn(Conversation._meta.db_table)} SET {', '.join(sets)} "  # noqa: S608
+        f"WHERE {where} RETURNING {qn('id')}, {qn('last_seq')}"
     )
-    return Conversation.objects.values_list("last_seq", flat=True).get(pk=conversation_id)
+    with conn.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {pk: last_seq for pk, last_seq in cursor.fetchall()}
+
+
+# Every column of a message row but the id, in the order `_messages_insert_rows` writes.
+_ROW_FIELDS = (
+    "conversation",
+    "seq",
+    "sender",
+    "kind",
+    "text",
+    "client_msg_id",
+    "reply_to",
+    "intent",
+    "confidence",
+    "language",
+    "payload",
+    "helpful",
+    "created_at",
+)
+
+
+def _messages_insert_rows(messages: list[Message]) -> None:
+    """Insert new messages in one `INSERT … VALUES (…), (…) RETURNING id` and set their
+    ids: what `bulk_create` does, without its per-value compiler work (half of the
+    batch thread's time at 50 shoppers). Rows get one `created_at`, the batch's commit
+    time. Database errors (the unique constraints) surface as with the ORM."""
+    if not messages:
+        return
+    conn = connections[Message.objects.db]
+    qn = conn.ops.quote_name
+    fields = [Message._meta.get_field(name) for name in _ROW_FIELDS]
+    columns = ", ".join(qn(f.column) for f in fields)
+    payload_field = Message._meta.get_field("payload")
+    now = timezone.now()
+    created_at = conn.ops.adapt_datetimefield_value(now)
+    params: list[Any] = []
+    for m in messages:
+        m.created_at = now
+        params += [
+            m.conversation_id,
+            m.seq,
+            m.sender,
+            m.kind,
+            m.text,
+            m.client_msg_id,
+            m.reply_to_id,
+            m.intent,
+            m.confidence,
+            m.language,
+            payload_field.get_db_prep_save(m.payload, conn),
+            m.helpful,
+            created_at,
+        ]
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    sql = (
+        f"INSERT INTO {qn(Message._meta.db_table)} ({columns}) "  # noqa: S608 - identifiers only
+        f"VALUES {', '.join([row] * len(messages))} "
+        f"RETURNING {qn('id')}, {qn('conversation_id')}, {qn('seq')}"
+    )
+    with conn.cursor() as cursor:
+        cursor.execute(sql, params)
+        # (conversation, seq) is unique: match rows to messages whatever order they come in.
+        ids = {(conversation_id, seq): pk for pk, conversation_id, seq in cursor.fetchall()}
+    for m in messages:
+        m.pk = ids[(m.conversation_id, m.seq)]
+        m._state.adding = False
+        m._state.db = conn.alias
 
 
 def message_store(
@@ -88,6 +220,25 @@ def message_store(
     return message
 
 
+@dataclass(frozen=True)
+class Incoming:
+    """One shopper message to store: what the socket or the API received."""
+
+    conversation: Conversation
+    text: str
+    client_msg_id: str
+
+
+@dataclass(frozen=True)
+class Received:
+    """What storing an `Incoming` gave: the stored message and whether it is new, or
+    the refusal the shopper should see (nothing was stored)."""
+
+    message: Message | None = None
+    created: bool = False
+    error: ChatError | None = None
+
+
 def message_receive(
     *, conversation: Conversation, text: str, client_msg_id: str
 ) -> tuple[Message, bool]:
@@ -97,101 +248,362 @@ def message_receive(
     (same seq, same ack) and queues nothing. A closed conversation takes no more
     messages: the shopper starts a new one.
     """
-    existing = Message.objects.filter(
-        conversation=conversation, client_msg_id=client_msg_id
-    ).first()
+    (result,) = messages_receive(
+        items=[Incoming(conversation=conversation, text=text, client_msg_id=client_msg_id)]
+    )
+    if result.error is not None:
+        raise result.error
+    assert result.message is not None
+    return result.message, result.created
+
+
+_INSERT_ATTEMPTS = 3
+
+
+def messages_receive(*, items: Sequence[Incoming], enqueue_replies: bool = True) -> list[Received]:
+    """Store a batch of shopper messages in one transaction (group commit): one seq
+    statement for every conversation in the batch and one bulk insert.
+
+    Results are in input order. Idempotent per (conversation, client_msg_id): a resend,
+    in this batch or stored before, gets the stored message with `created=False`. The
+    unique constraint decides, not a pre-check: on a conflict the batch is rolled back,
+    the already stored ids are looked up, and the rest is inserted again. New messages'
+    replies are queued after commit unless `enqueue_replies` is False, in which case the
+    caller queues them (`replies_enqueue`) once it has acknowledged the batch.
+    """
+    results: list[Received | None] = [None] * len(items)
+    first: dict[tuple[int, str], int] = {}
+    repeats: list[tuple[int, int]] = []
+    todo: list[int] = []
+    for index, item in enumerate(items):
+        key = (item.conversation.pk, item.client_msg_id)
+        if key in first:
+            repeats.append((index, first[key]))
+        else:
+            first[key] = index
+            todo.append(index)
+
+    for _attempt in range(_INSERT_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                stored = _messages_insert([items[i] for i in todo])
+        except IntegrityError:
+            # A client_msg_id stored before (a resend, or a race with another socket).
+            found = _messages_existing([items[i] for i in todo])
+            for i in todo:
+                message = found.get((items[i].conversation.pk, items[i].client_msg_id))
+                if message is not None:
+                    results[i] = Received(message=message)
+            todo = [i for i in todo if results[i] is None]
+            continue
+        for i, result in zip(todo, stored, strict=True):
+            results[i] = result
+        todo = []
+        break
+    for i in todo:  # still conflicting after retries (heavy races): one at a time
+        results[i] = _message_receive_one(items[i])
+
+    for index, original in repeats:
+        result = results[original]
+        assert result is not None
+        results[index] = Received(message=result.message, error=result.error)
+    done = [r for r in results if r is not None]
+    new = [r.message for r in done if r.created and r.message is not None]
+    if enqueue_replies and new:
+        transaction.on_commit(lambda: replies_enqueue(message_ids=[m.pk for m in new], stored=new))
+    return done
+
+
+def _messages_insert(items: list[Incoming]) -> list[Received]:
+    """Inside a transaction: reserve seqs and insert every item; messages to closed or
+    deleted conversations are refused (or answered with the stored resend)."""
+    counts: dict[int, int] = {}
+    for item in items:
+        counts[item.conversation.pk] = counts.get(item.conversation.pk, 0) + 1
+    last = _seqs_reserve(counts=counts, skip_closed=True)
+    refused = [item for item in items if item.conversation.pk not in last]
+    found = _messages_existing(refused) if refused else {}
+    alive = (
+        set(
+            Conversation.objects.filter(pk__in={i.conversation.pk for i in refused}).values_list(
+                "pk", flat=True
+            )
+        )
+        if refused
+        else set()
+    )
+    next_seq = {pk: seq - counts[pk] + 1 for pk, seq in last.items()}
+    results: list[Received] = []
+    new: list[Message] = []
+    for item in items:
+        pk = item.conversation.pk
+        if pk not in last:
+            message = found.get((pk, item.client_msg_id))
+            if message is not None:
+                results.append(Received(message=message))
+            else:
+                code = ErrorCode.CONVERSATION_CLOSED if pk in alive else ErrorCode.NOT_FOUND
+                results.append(Received(error=ChatError(code)))
+            continue
+        message = Message(
+            conversation=item.conversation,
+            seq=next_seq[pk],
+            sender=Message.Sender.SHOPPER,
+            text=item.text,
+            client_msg_id=item.client_msg_id,
+        )
+        next_seq[pk] += 1
+        new.append(message)
+        results.append(Received(message=message, created=True))
+    _messages_insert_rows(new)
+    for item in items:
+        if item.conversation.pk in last:
+            item.conversation.last_seq = last[item.conversation.pk]
+    _count_messages(new)
+    return results
+
+
+def _messages_existing(items: Sequence[Incoming]) -> dict[tuple[int, str], Message]:
+    """Stored shopper messages for these (conversation, client_msg_id) pairs."""
+    if not items:
+        return {}
+    wanted = {(i.conversation.pk, i.client_msg_id) for i in items}
+    rows = Message.objects.filter(
+        conversation_id__in={pk for pk, _ in wanted},
+        client_msg_id__in={cid for _, cid in wanted},
+    )
+    return {
+        (m.conversation_id, m.client_msg_id): m
+        for m in rows
+        if (m.conversation_id, m.client_msg_id) in wanted
+    }
+
+
+def _message_receive_one(item: Incoming) -> Received:
+    """The one-row path, for a message whose batch kept conflicting."""
+    existing = _messages_existing([item]).get((item.conversation.pk, item.client_msg_id))
     if existing is not None:
-        return existing, False
-    if Conversation.objects.filter(pk=conversation.pk, status=Conversation.Status.CLOSED).exists():
-        raise ChatError(ErrorCode.CONVERSATION_CLOSED)
+        return Received(message=existing)
     try:
         with transaction.atomic():
-            seq = _next_seq(conversation.pk)
-            message = Message.objects.create(
-                conversation=conversation,
-                seq=seq,
-                sender=Message.Sender.SHOPPER,
-                text=text,
-                client_msg_id=client_msg_id,
-            )
-            transaction.on_commit(lambda: reply_enqueue(message_id=message.pk))
+            (result,) = _messages_insert([item])
     except IntegrityError:
-        # The same client_msg_id raced in on another socket; the first one won.
-        existing = Message.objects.get(conversation=conversation, client_msg_id=client_msg_id)
-        return existing, False
-    conversation.last_seq = seq
-    metrics.messages_total.labels(sender="shopper", channel=conversation.channel).inc()
-    return message, True
+        existing = Message.objects.get(
+            conversation=item.conversation, client_msg_id=item.client_msg_id
+        )
+        return Received(message=existing)
+    return result
 
 
 def reply_enqueue(*, message_id: int) -> None:
     """Hand the reply to the inference queue (or run it now, in eager mode)."""
+    replies_enqueue(message_ids=[message_id])
+
+
+def replies_enqueue(*, message_ids: Sequence[int], stored: Sequence[Message] = ()) -> None:
+    """Hand replies to the inference queue, one task per message so workers share the
+    load. In eager mode (no broker) the whole batch is generated here, in one go;
+    `stored`, the messages just stored under these ids, saves reading them back."""
     from conversations.tasks import reply_generate_task
 
-    reply_generate_task.delay(message_id)
+    if not message_ids:
+        return
+    if reply_generate_task.app.conf.task_always_eager:
+        if stored:
+            _replies_generate_fresh(list(stored))
+        else:
+            replies_generate(message_ids=message_ids)
+        return
+    for message_id in message_ids:
+        reply_generate_task.delay(message_id)
 
 
 def reply_generate(*, message_id: int) -> Message | None:
     """Build and store the bot reply to one shopper message. Idempotent: a second run
     (a redelivered task, the sweep) finds the reply and does nothing."""
-    started = time.perf_counter()
-    message = (
-        Message.objects.select_related("conversation", "conversation__user")
-        .filter(pk=message_id, sender=Message.Sender.SHOPPER)
-        .first()
-    )
-    if message is None:
-        return None
-    conversation = message.conversation
-    if conversation.status in (Conversation.Status.AGENT, Conversation.Status.CLOSED):
-        return None  # a human owns the chat; the agent console shows the message
-    if Message.objects.filter(reply_to=message, sender=Message.Sender.BOT).exists():
-        return None
+    return replies_generate(message_ids=[message_id])[0]
 
-    state = state_load(conversation.public_id)
-    with metrics.stage_latency_seconds.labels(stage="policy").time():
-        outcome = policy.respond(conversation=conversation, text=message.text, state=state)
-    payload: dict[str, Any] = {}
-    if outcome.reply.suggestions:
-        payload["suggestions"] = outcome.reply.suggestions
-    if outcome.reply.cards:
-        payload["cards"] = outcome.reply.cards
+
+@dataclass
+class _Plan:
+    message: Message
+    outcome: policy.Outcome
+    payload: dict[str, Any]
+
+
+def replies_generate(*, message_ids: Sequence[int]) -> list[Message | None]:
+    """Build and store the bot replies to a batch of shopper messages (results in input
+    order; None where there is nothing to do). One query reads the messages, their
+    conversations and whether they are answered; the dialogue states come in one cache
+    read; the policy runs per message, in seq order per conversation; one transaction
+    stores every reply. Idempotent: a message already answered (a redelivered task, the
+    sweep) is skipped, and the one-bot-reply constraint settles any race."""
+    answered = Message.objects.filter(reply_to=OuterRef("pk"), sender=Message.Sender.BOT)
+    messages = list(
+        Message.objects.select_related("conversation", "conversation__user")
+        .filter(pk__in=set(message_ids), sender=Message.Sender.SHOPPER)
+        .annotate(answered=Exists(answered))
+        .order_by("conversation_id", "seq")
+    )
+    conversations: dict[int, Conversation] = {}
+    for message in messages:
+        # One object per conversation, so a language change carries to its next message.
+        message.conversation = conversations.setdefault(
+            message.conversation_id, message.conversation
+        )
+    todo = [
+        m
+        for m in messages
+        if not m.answered
+        and m.conversation.status not in (Conversation.Status.AGENT, Conversation.Status.CLOSED)
+    ]
+    replies = _replies_build(todo)
+    return [replies.get(pk) for pk in message_ids]
+
+
+def _replies_generate_fresh(messages: list[Message]) -> None:
+    """Eager mode, straight after `messages_receive` stored these: only the
+    conversations' status is read again (an agent may have taken one meanwhile)."""
+    status = dict(
+        Conversation.objects.filter(pk__in={m.conversation_id for m in messages}).values_list(
+            "pk", "status"
+        )
+    )
+    todo = []
+    for message in sorted(messages, key=lambda m: (m.conversation_id, m.seq)):
+        current = status.get(message.conversation_id, Conversation.Status.CLOSED)
+        message.conversation.status = current
+        if current not in (Conversation.Status.AGENT, Conversation.Status.CLOSED):
+            todo.append(message)
+    _replies_build(todo)
+
+
+def _replies_build(todo: list[Message]) -> dict[int, Message]:
+    """Run the policy for each message (in order) and store the replies; returns the
+    stored replies by the id of the message they answer."""
+    if not todo:
+        return {}
+    started = time.perf_counter()
+    states = state_load_many({m.conversation.public_id for m in todo})
+    plans: list[_Plan] = []
+    policy_latency = metrics.stage_latency_seconds.labels(stage="policy")
+    for message in todo:
+        conversation = message.conversation
+        began = time.perf_counter()
+        try:
+            outcome = policy.respond(
+                conversation=conversation,
+                text=message.text,
+                state=states[conversation.public_id],
+            )
+        except Exception:  # one bad message must not cost the batch; the sweep retries
+            log.exception("reply generation failed for message %s", message.pk)
+            continue
+        policy_latency.observe(time.perf_counter() - began)
+        conversation.language = outcome.language
+        payload: dict[str, Any] = {}
+        if outcome.reply.suggestions:
+            payload["suggestions"] = outcome.reply.suggestions
+        if outcome.reply.cards:
+            payload["cards"] = outcome.reply.cards
+        plans.append(_Plan(message=message, outcome=outcome, payload=payload))
     try:
         with transaction.atomic():
-            reply = message_store(
+            stored = _replies_store(plans)
+    except IntegrityError:
+        # Another run answered some of these meanwhile: store the rest one by one.
+        stored = []
+        for plan in plans:
+            try:
+                with transaction.atomic():
+                    stored += _replies_store([plan])
+            except IntegrityError:
+                log.info("reply already stored for message %s", plan.message.pk)
+    replies = {reply.reply_to_id: reply for reply in stored}
+    state_save_many(
+        {
+            p.message.conversation.public_id: states[p.message.conversation.public_id]
+            for p in plans
+            if p.message.pk in replies
+        }
+    )
+    elapsed = time.perf_counter() - started
+    total_latency = metrics.stage_latency_seconds.labels(stage="total_task")
+    outcomes: Counter[tuple[str, str]] = Counter()
+    for plan in plans:
+        reply = replies.get(plan.message.pk)
+        if reply is None:
+            continue
+        outcome = plan.outcome
+        level1 = (outcome.intent or "none").split(".", 1)[0]
+        result = "answered" if outcome.intent else "unsure"
+        if outcome.handoff_reason:
+            result = "handoff"
+        outcomes[(level1, result)] += 1
+        total_latency.observe(elapsed)
+        metrics.reply_latency_seconds.observe(
+            max(0.0, (reply.created_at - plan.message.created_at).total_seconds())
+        )
+    for (level1, result), n in outcomes.items():
+        metrics.replies_total.labels(intent=level1, outcome=result).inc(n)
+    return replies
+
+
+def _count_messages(messages: list[Message]) -> None:
+    """csbot_messages_total for a batch: one increment per (sender, channel)."""
+    counts = Counter((m.sender, m.conversation.channel) for m in messages)
+    for (sender, channel), n in counts.items():
+        metrics.messages_total.labels(sender=sender, channel=channel).inc(n)
+
+
+def _replies_store(plans: list[_Plan]) -> list[Message]:
+    """Inside a transaction: reserve seqs, insert the bot replies, open the handoffs
+    the policy asked for, and broadcast every new frame after commit."""
+    if not plans:
+        return []
+    counts: dict[int, int] = {}
+    languages: dict[int, str] = {}
+    for plan in plans:
+        conversation = plan.message.conversation
+        counts[conversation.pk] = counts.get(conversation.pk, 0) + 1
+        languages[conversation.pk] = conversation.language
+    last = _seqs_reserve(counts=counts, skip_closed=False, languages=languages)
+    next_seq = {pk: seq - counts[pk] + 1 for pk, seq in last.items()}
+    replies: list[Message] = []
+    for plan in plans:
+        conversation = plan.message.conversation
+        if conversation.pk not in next_seq:
+            continue  # deleted meanwhile
+        outcome = plan.outcome
+        replies.append(
+            Message(
                 conversation=conversation,
+                seq=next_seq[conversation.pk],
                 sender=Message.Sender.BOT,
                 text=outcome.reply.text,
-                reply_to=message,
+                reply_to=plan.message,
                 intent=outcome.intent,
                 confidence=outcome.confidence,
                 language=outcome.language,
-                payload=payload,
+                payload=plan.payload,
             )
-            if outcome.language != conversation.language:
-                conversation.language = outcome.language
-                conversation.save(update_fields=["language"])
-            if outcome.handoff_reason:
-                from handoff.services import handoff_open
+        )
+        next_seq[conversation.pk] += 1
+        conversation.last_seq = last[conversation.pk]
+    _messages_insert_rows(replies)
+    broadcast_many_on_commit([(reply.conversation, message_frame(reply)) for reply in replies])
+    _count_messages(replies)
+    for plan in plans:
+        if plan.outcome.handoff_reason:
+            from handoff.services import handoff_open
 
-                handoff_open(
-                    conversation=conversation,
-                    reason=outcome.handoff_reason,
-                    priority=policy.HANDOFF_PRIORITY.get(outcome.handoff_reason, 2),
-                    reply_to=message,
-                )
-    except IntegrityError:
-        log.info("reply already stored for message %s", message_id)
-        return None
-    state_save(conversation.public_id, state)
-    level1 = (outcome.intent or "none").split(".", 1)[0]
-    result = "handoff" if outcome.handoff_reason else ("answered" if outcome.intent else "unsure")
-    metrics.replies_total.labels(intent=level1, outcome=result).inc()
-    metrics.stage_latency_seconds.labels(stage="total_task").observe(time.perf_counter() - started)
-    metrics.reply_latency_seconds.observe(
-        max(0.0, (reply.created_at - message.created_at).total_seconds())
-    )
-    return reply
+            handoff_open(
+                conversation=plan.message.conversation,
+                reason=plan.outcome.handoff_reason,
+                priority=policy.HANDOFF_PRIORITY.get(plan.outcome.handoff_reason, 2),
+                reply_to=plan.message,
+            )
+    return replies
 
 
 def message_feedback(*, conversation: Conversation, seq: int, helpful: bool) -> Message:
@@ -228,7 +640,6 @@ def unanswered_sweep(*, older_than_s: int | None = None) -> int:
         .order_by("pk")
         .values_list("pk", flat=True)[:500]
     )
-    for message_id in ids:
-        reply_enqueue(message_id=message_id)
+    replies_enqueue(message_ids=ids)
     metrics.sweep_requeued_total.inc(len(ids))
     return len(ids)

@@ -230,3 +230,20 @@ async def test_handoff_request_queues_and_feedback_and_csat_are_stored():
     assert await count(Message, seq=2, helpful=True) == 1
     assert await count(Csat, score=5) == 1
     await comm.disconnect()
+
+
+async def test_messages_sent_back_to_back_are_each_acked_once_and_answered_in_order():
+    comm, _ = await connect()
+    await send(comm, "星河X5多少钱", "b-1")
+    await send(comm, "它支持无线充电吗", "b-2")
+    frames = [await comm.receive_json_from(timeout=5) for _ in range(4)]
+    acks = {f["client_msg_id"]: f["seq"] for f in frames if f["type"] == "ack"}
+    replies = {f["reply_to"]: (f["seq"], f["intent"]) for f in frames if f["type"] == "bot"}
+    # Same batch or two batches: either way each message is acked once, the second
+    # after the first, and each reply answers its own message (the second in context).
+    assert list(acks) == ["b-1", "b-2"] and acks["b-1"] < acks["b-2"]
+    assert replies[acks["b-1"]][1] == "consult.product.price"
+    assert replies[acks["b-2"]][1] == "consult.product.spec"
+    assert sorted([*acks.values(), *(seq for seq, _ in replies.values())]) == [1, 2, 3, 4]
+    assert await comm.receive_nothing(timeout=0.3)
+    await comm.disconnect()

@@ -3,6 +3,8 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from conversations import services
@@ -145,3 +147,174 @@ def test_closed_conversation_takes_no_more_messages(conversation):
         services.message_receive(conversation=conversation, text="你好", client_msg_id="late")
     assert info.value.code.value == "conversation_closed"
     assert not Message.objects.exists()
+
+
+# --- group commit: many messages, one transaction ---------------------------------
+
+
+def incoming(conversation, text, client_msg_id):
+    return services.Incoming(conversation=conversation, text=text, client_msg_id=client_msg_id)
+
+
+def stored(conversation):
+    return list(
+        Message.objects.filter(conversation=conversation)
+        .order_by("seq")
+        .values_list("seq", "sender", "client_msg_id")
+    )
+
+
+def test_batch_assigns_consecutive_seqs_per_conversation_in_submission_order(conversation):
+    other = Conversation.objects.create(visitor_id="v_other")
+    results = services.messages_receive(
+        items=[
+            incoming(conversation, "运费怎么算", "a1"),
+            incoming(other, "你好", "b1"),
+            incoming(conversation, "怎么退货", "a2"),
+        ],
+        enqueue_replies=False,
+    )
+    assert [(r.message.seq, r.created, r.error) for r in results] == [
+        (1, True, None),
+        (1, True, None),
+        (2, True, None),
+    ]
+    assert stored(conversation) == [(1, "shopper", "a1"), (2, "shopper", "a2")]
+    assert stored(other) == [(1, "shopper", "b1")]
+    conversation.refresh_from_db()
+    other.refresh_from_db()
+    assert (conversation.last_seq, other.last_seq) == (2, 1)
+
+
+def test_duplicate_inside_one_batch_is_stored_once_and_gets_the_same_ack(conversation):
+    first, again, second = services.messages_receive(
+        items=[
+            incoming(conversation, "你好", "dup"),
+            incoming(conversation, "你好", "dup"),
+            incoming(conversation, "运费怎么算", "next"),
+        ],
+        enqueue_replies=False,
+    )
+    assert (first.created, again.created, second.created) == (True, False, True)
+    assert again.message.pk == first.message.pk and again.message.seq == first.message.seq == 1
+    assert second.message.seq == 2
+    assert stored(conversation) == [(1, "shopper", "dup"), (2, "shopper", "next")]
+
+
+def test_duplicate_across_batches_rolls_back_and_leaves_no_seq_gap(conversation):
+    other = Conversation.objects.create(visitor_id="v_other")
+    (original,) = services.messages_receive(
+        items=[incoming(conversation, "你好", "m1")], enqueue_replies=False
+    )
+    resent, fresh, elsewhere = services.messages_receive(
+        items=[
+            incoming(conversation, "你好", "m1"),
+            incoming(conversation, "运费怎么算", "m2"),
+            incoming(other, "你好", "m1"),
+        ],
+        enqueue_replies=False,
+    )
+    assert (resent.created, resent.message.pk, resent.message.seq) == (
+        False,
+        original.message.pk,
+        1,
+    )
+    assert (fresh.created, fresh.message.seq) == (True, 2)
+    assert (elsewhere.created, elsewhere.message.seq) == (True, 1)
+    assert stored(conversation) == [(1, "shopper", "m1"), (2, "shopper", "m2")]
+    conversation.refresh_from_db()
+    assert conversation.last_seq == 2
+
+
+def test_batch_refuses_closed_conversation_but_stores_the_rest(conversation):
+    closed = Conversation.objects.create(visitor_id="v_closed", status=Conversation.Status.CLOSED)
+    ok, refused = services.messages_receive(
+        items=[incoming(conversation, "你好", "x"), incoming(closed, "你好", "y")],
+        enqueue_replies=False,
+    )
+    assert (ok.created, ok.message.seq) == (True, 1)
+    assert (refused.message, refused.created, refused.error.code.value) == (
+        None,
+        False,
+        "conversation_closed",
+    )
+    assert stored(closed) == []
+    closed.refresh_from_db()
+    assert closed.last_seq == 0
+
+
+def test_batch_replies_run_in_order_and_share_the_dialogue_state(
+    conversation, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.messages_receive(
+            items=[
+                incoming(conversation, "星河X5多少钱", "q1"),
+                incoming(conversation, "它支持无线充电吗", "q2"),
+            ]
+        )
+    rows = list(
+        Message.objects.filter(conversation=conversation)
+        .order_by("seq")
+        .values_list("seq", "sender", "reply_to__seq", "intent")
+    )
+    assert rows == [
+        (1, "shopper", None, None),
+        (2, "shopper", None, None),
+        (3, "bot", 1, "consult.product.price"),
+        (4, "bot", 2, "consult.product.spec"),
+    ]
+    # The second question leans on the product named by the first one.
+    assert "无线" in Message.objects.get(conversation=conversation, seq=4).text
+
+
+def test_hot_path_statements_do_not_grow_with_the_batch(
+    conversation, django_assert_max_num_queries
+):
+    conversations = [Conversation.objects.create(visitor_id=f"v_{i}") for i in range(20)]
+    # SAVEPOINT (here; BEGIN in production), one seq UPDATE, one INSERT, RELEASE/COMMIT;
+    # on PostgreSQL also one SELECT … FOR UPDATE that locks the rows in id order.
+    with django_assert_max_num_queries(5):
+        results = services.messages_receive(
+            items=[incoming(c, "运费怎么算", "hot") for c in conversations],
+            enqueue_replies=False,
+        )
+    assert [r.message.seq for r in results] == [1] * 20
+
+    with CaptureQueriesContext(connection) as queries:
+        services.replies_enqueue(
+            message_ids=[r.message.pk for r in results], stored=[r.message for r in results]
+        )
+    ours = [
+        q["sql"].split(" ", 1)[0]
+        for q in queries.captured_queries
+        if (
+            '"conversations_message"' in q["sql"].split(" WHERE ")[0]
+            or q["sql"].startswith('UPDATE "conversations_conversation"')
+            or q["sql"].startswith('SELECT "conversations_conversation"')
+        )
+        and not q["sql"].endswith("FOR UPDATE")
+    ]
+    # Policy reads (catalog, FAQ, hot questions) and PostgreSQL's row-lock SELECT aside:
+    # one status read, one seq UPDATE and one INSERT for all twenty replies.
+    assert ours == ["SELECT", "UPDATE", "INSERT"]
+    assert Message.objects.filter(sender="bot").count() == 20
+
+
+def test_replies_generate_skips_answered_and_agent_owned_messages(
+    conversation, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        answered, _ = services.message_receive(
+            conversation=conversation, text="你好", client_msg_id="a"
+        )
+    agent_owned = Conversation.objects.create(visitor_id="v_agent")
+    waiting, _ = services.message_receive(conversation=agent_owned, text="你好", client_msg_id="b")
+    agent_owned.status = Conversation.Status.AGENT
+    agent_owned.save()
+    assert services.replies_generate(message_ids=[answered.pk, waiting.pk, 999_999]) == [
+        None,
+        None,
+        None,
+    ]
+    assert Message.objects.filter(sender="bot").count() == 1
