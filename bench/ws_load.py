@@ -110,8 +110,10 @@ class Server:
         asgi_app: str = "bench.echo_asgi:application",
         extra_env: dict[str, str] | None = None,
         debug: bool = False,
+        model: bool = False,
     ):
         self.debug = debug
+        self.model = model
         self.secret_key = secrets.token_urlsafe(64)
         self.var_dir = var_dir
         self.settings_module = settings_module
@@ -145,6 +147,9 @@ class Server:
             CSBOT_MESSAGES_PER_MINUTE="1000000",
             CSBOT_IP_MESSAGES_PER_MINUTE="1000000",
             CSBOT_WS_FRAMES_PER_10S="1000000",
+            # Every reply runs the whole pipeline: the hot-question cache would
+            # answer the bench's ten repeated questions without it.
+            CSBOT_HOT_CACHE_TTL_S="0",
             PYTHONUNBUFFERED="1",
         )
         if self.redis_url:
@@ -161,7 +166,10 @@ class Server:
 
     def prepare(self) -> None:
         """Migrate a fresh database and load the demo store."""
-        for command in (["migrate", "--noinput"], ["seed_demo"]):
+        commands = [["migrate", "--noinput"], ["seed_demo"]]
+        if self.model:
+            commands.append(["intents_ensure_model"])
+        for command in commands:
             done = subprocess.run(
                 [sys.executable, "manage.py", *command],
                 cwd=ROOT,
@@ -582,6 +590,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--debug", action="store_true", help="run the server with DEBUG=1 (default DEBUG=0)"
     )
+    parser.add_argument(
+        "--model",
+        action="store_true",
+        help="train and activate the fastText intent model first (else the keyword router)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (db, server log)")
     args = parser.parse_args(argv)
     targets = [t.strip() for t in args.targets.split(",") if t.strip()]
@@ -624,6 +637,7 @@ def main(argv: list[str] | None = None) -> int:
         asgi_app=args.asgi,
         extra_env=args.server_env,
         debug=args.debug,
+        model=args.model,
     )
     mode = (
         f"redis ({args.redis}, keys under {server.key_prefix}*; "
@@ -631,6 +645,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.redis
         else "embedded (SQLite, in-memory channel layer, locmem cache, eager Celery)"
     ) + (", DEBUG=1" if args.debug else ", DEBUG=0")
+    mode += ", intent model: fastText" if args.model else ", intent routing: keyword router"
     results: dict[str, PhaseResult] = {}
     try:
         print(f"preparing database in {tmp} ...", flush=True)

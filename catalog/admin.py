@@ -17,8 +17,14 @@ from catalog.models import (
     Shipment,
     StorePolicy,
 )
+from catalog.selectors import catalog_facts_changed
 from catalog.services import order_status_set
 from conversations.dialogue.hotcache import hot_clear
+
+
+def _facts_changed() -> None:
+    catalog_facts_changed()
+    hot_clear()
 
 
 class ClearsHotAnswers(admin.ModelAdmin):
@@ -27,15 +33,15 @@ class ClearsHotAnswers(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)
-        hot_clear()
+        _facts_changed()
 
     def delete_model(self, request, obj) -> None:
         super().delete_model(request, obj)
-        hot_clear()
+        _facts_changed()
 
     def delete_queryset(self, request, queryset) -> None:
         super().delete_queryset(request, queryset)
-        hot_clear()
+        _facts_changed()
 
 
 class InStockFilter(admin.SimpleListFilter):

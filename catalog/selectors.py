@@ -1,6 +1,10 @@
 """Reads of the shop's records. Order reads always go through an ownership check."""
 
+import threading
+import time
+
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.cache import cache
 from django.db.models import QuerySet
 
 from catalog.models import Order, Product, StorePolicy
@@ -70,3 +74,53 @@ def order_for_viewer(
 
 def orders_for_user(*, user: AbstractBaseUser) -> QuerySet[Order]:
     return Order.objects.filter(user=user).select_related("shipment")
+
+
+# --- Cached facts for the reply pipeline ------------------------------------
+# Products and policies change rarely and are read on nearly every reply, so each
+# process keeps them in memory. Admin edits call `catalog_facts_changed`, which
+# empties this process's copy at once and, through a generation number in the
+# shared cache, every other process's copy within FACTS_CHECK_S.
+
+FACTS_GENERATION_KEY = "catalog:facts-generation"
+FACTS_CHECK_S = 1.0
+_facts_lock = threading.Lock()
+_facts: dict = {"generation": None, "checked": float("-inf"), "products": {}, "policies": {}}
+
+
+def _facts_current() -> dict:
+    now = time.monotonic()
+    if now - _facts["checked"] >= FACTS_CHECK_S:
+        generation = cache.get(FACTS_GENERATION_KEY, 0)
+        with _facts_lock:
+            if generation != _facts["generation"]:
+                _facts.update(generation=generation, products={}, policies={})
+            _facts["checked"] = now
+    return _facts
+
+
+def product_get_cached(*, sku: str) -> Product | None:
+    """`product_get` through the process's fact cache (treat the result as read-only)."""
+    products = _facts_current()["products"]
+    key = sku.upper()
+    if key not in products:
+        products[key] = product_get(sku=sku)
+    return products[key]
+
+
+def policy_get_cached(*, key: str) -> StorePolicy | None:
+    """`policy_get` through the process's fact cache (treat the result as read-only)."""
+    policies = _facts_current()["policies"]
+    if key not in policies:
+        policies[key] = policy_get(key=key)
+    return policies[key]
+
+
+def catalog_facts_changed() -> None:
+    """Call after editing products or policies: drops every process's cached copy."""
+    try:
+        cache.incr(FACTS_GENERATION_KEY)
+    except ValueError:
+        cache.set(FACTS_GENERATION_KEY, 1, None)
+    with _facts_lock:
+        _facts.update(generation=None, checked=float("-inf"), products={}, policies={})

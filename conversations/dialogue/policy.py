@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from django.conf import settings
 
 from catalog.models import Order, Product
-from catalog.selectors import orders_for_user, policy_get, product_get, product_list
+from catalog.selectors import orders_for_user, product_list
+from catalog.selectors import policy_get_cached as policy_get
+from catalog.selectors import product_get_cached as product_get
 from conversations.dialogue import answers
 from conversations.dialogue.answers import Reply
 from conversations.dialogue.faq import faq_index
