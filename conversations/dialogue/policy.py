@@ -26,7 +26,11 @@ from conversations.dialogue.slots import Slots, extract
 from conversations.dialogue.state import DialogueState
 from conversations.dialogue.summary import summarize
 from conversations.dialogue.text import detect_language, normalize
-from conversations.dialogue.understanding import IntentResult, get_understanding
+from conversations.dialogue.understanding import (
+    FastTextUnderstanding,
+    IntentResult,
+    get_understanding,
+)
 from conversations.dialogue.verification import (
     order_verified_get,
     order_verify,
@@ -80,10 +84,14 @@ def respond(*, conversation: Conversation, text: str, state: DialogueState) -> O
 
     expecting_last4 = state.pending == ORDER_STATUS and bool(state.slots.get("order_no"))
     slots = extract(norm, expecting_last4=expecting_last4)
-    # Product names hold cue words ("降噪耳机", "wireless charger"): classify what
-    # the shopper asks about the product, not the product's name.
-    question = norm.replace(slots.product_mention, " ") if slots.product_mention else norm
-    result = get_understanding().classify(question, lang=lang)
+    # Product names hold cue words ("降噪耳机", "wireless charger") that mislead the
+    # keyword router, so it classifies the question without the name; the fastText
+    # model learned from questions with names in them and sees the whole text.
+    understanding = get_understanding()
+    question = norm
+    if slots.product_mention and not isinstance(understanding, FastTextUnderstanding):
+        question = norm.replace(slots.product_mention, " ")
+    result = understanding.classify(question, lang=lang)
     label, confidence = _resolve_label(result, slots, state)
     threshold = result.threshold
     state.node = "question"
