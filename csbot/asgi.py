@@ -18,6 +18,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.conf import settings  # noqa: E402
 
 import conversations.routing  # noqa: E402
+import handoff.routing  # noqa: E402
 from csbot.settings import describe_mode  # noqa: E402
 
 logging.getLogger("csbot").info("csbot starting: %s", describe_mode(settings))
@@ -26,7 +27,12 @@ application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(conversations.routing.websocket_urlpatterns))
+            AuthMiddlewareStack(
+                URLRouter(
+                    conversations.routing.websocket_urlpatterns
+                    + handoff.routing.websocket_urlpatterns
+                )
+            )
         ),
     }
 )

@@ -17,4 +17,8 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("conversations.urls")),
     path("", include("catalog.urls")),
+    path("", include("handoff.urls")),
+    path("", include("safety.urls")),
+    path("", include("ops.urls")),
+    path("", include("vision.urls")),
 ]

@@ -84,6 +84,10 @@ INSTALLED_APPS = [
     "conversations",
     "intents",
     "handoff",
+    "safety",
+    "experiments",
+    "ops",
+    "vision",
 ]
 
 MIDDLEWARE = [
@@ -284,6 +288,16 @@ CSBOT_HOT_CACHE_TTL_S = env_int("CSBOT_HOT_CACHE_TTL_S", 600)
 CSBOT_SUMMARY_OVER_CHARS = env_int("CSBOT_SUMMARY_OVER_CHARS", 300)
 # The sweep re-queues shopper messages left unanswered for longer than this.
 CSBOT_SWEEP_AFTER_S = env_int("CSBOT_SWEEP_AFTER_S", 30)
+
+# --- Handoff: queue, agents, CSAT (handoff app) -----------------------------
+
+# --- Safety and privacy: PII, banned words, sentiment, data rights (safety app)
+
+# --- Inference: LLM backends, deadlines, batching, A/B experiments ---------
+
+# --- Operations: dashboard, alerts, order push, backups (ops app) ----------
+
+# --- Pictures: uploads, OCR, photo-to-product search (vision app) ---------
 
 LOGGING = {
     "version": 1,

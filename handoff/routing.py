@@ -1,0 +1,3 @@
+"""WebSocket routes for agents."""
+
+websocket_urlpatterns: list = []

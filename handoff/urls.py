@@ -1,0 +1,3 @@
+"""HTTP routes of the handoff app."""
+
+urlpatterns: list = []

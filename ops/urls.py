@@ -1,0 +1,3 @@
+"""HTTP routes of the ops app."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""HTTP routes of the safety app."""
+
+urlpatterns: list = []

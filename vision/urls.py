@@ -1,0 +1,3 @@
+"""HTTP routes of the vision app."""
+
+urlpatterns: list = []
