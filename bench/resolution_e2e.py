@@ -11,7 +11,7 @@ the held-out split is never trained on). Per row:
 - out of scope (`oos`): resolved when the bot commits to no intent.
 
     .venv/bin/python bench/resolution_e2e.py [--data intents/data/heldout.jsonl]
-        [--oos intents/data/oos_heldout.jsonl] [--json out.json]
+        [--oos intents/data/oos_heldout.jsonl] [--json out.json] [--misses misses.jsonl]
 """
 
 from __future__ import annotations
@@ -110,6 +110,9 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=ROOT / "intents/data/heldout.jsonl")
     parser.add_argument("--oos", type=Path, default=ROOT / "intents/data/oos_heldout.jsonl")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument(
+        "--misses", type=Path, default=None, help="write each unresolved row here (JSON Lines)"
+    )
     args = parser.parse_args()
     rows = load(args.data) + (load(args.oos) if args.oos and args.oos.exists() else [])
 
@@ -140,6 +143,7 @@ def main() -> int:
                     time.sleep(0.3)
             per_label: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
             latencies = []
+            misses = []
             started = time.perf_counter()
             for row in rows:
                 t0 = time.perf_counter()
@@ -150,6 +154,18 @@ def main() -> int:
                 counts["n"] += 1
                 counts["routed"] += routed
                 counts["resolved"] += resolved
+                if not resolved:
+                    bot = next((f for f in body.get("replies", []) if f["type"] == "bot"), {})
+                    misses.append(
+                        {
+                            "text": row["text"],
+                            "label": row["label"],
+                            "intent": bot.get("intent"),
+                            "confidence": bot.get("confidence"),
+                            "reply": bot.get("text", "")[:120],
+                            "frames": [f["type"] for f in body.get("replies", [])],
+                        }
+                    )
             wall = time.perf_counter() - started
         finally:
             proc.terminate()
@@ -187,6 +203,10 @@ def main() -> int:
     )
     if args.json:
         args.json.write_text(json.dumps(result, indent=2, ensure_ascii=False))
+    if args.misses:
+        args.misses.write_text(
+            "".join(json.dumps(m, ensure_ascii=False) + "\n" for m in misses), encoding="utf-8"
+        )
     return 0
 
 

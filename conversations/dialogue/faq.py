@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 
 import bm25s
+import numpy as np
 
 from catalog.models import FaqEntry
 from intents.classifier.tokenize import is_placeholder, tokenize
@@ -52,11 +53,15 @@ class FaqIndex:
         query = _content(tokenize(text))
         if not query or self.bm25 is None:
             return None
-        k = min(3, len(self.rows))
-        docs, scores = self.bm25.retrieve([query], k=k, show_progress=False)
+        known = [t for t in query if t in self.bm25.vocab_dict]
+        if not known:
+            return None
+        # One query over a small corpus: score every row directly (bm25s.retrieve's
+        # batching machinery costs more than the scoring here) and keep the top three.
+        scores = self.bm25.get_scores(known)
         best: FaqMatch | None = None
-        for doc, score in zip(docs[0], scores[0], strict=True):
-            if score <= 0:
+        for doc in np.argsort(scores)[::-1][:3]:
+            if scores[doc] <= 0:
                 continue
             entry, phrasing, tokens = self.rows[int(doc)]
             query_set, doc_set = set(query), set(tokens)

@@ -89,7 +89,38 @@ REGIONS = {
 }
 
 _PRODUCT_INDEX_TTL_S = 30.0
-_product_index: tuple[float, list[tuple[str, str]]] | None = None
+
+
+@dataclass(frozen=True)
+class _Needle:
+    """One way of naming a product, prepared once per index build: English needles
+    match as whole words (a compiled pattern), Chinese ones as substrings."""
+
+    text: str
+    sku: str
+    pattern: re.Pattern[str] | None  # None: a Chinese needle, matched with `in`
+
+    def found_in(self, text: str) -> bool:
+        if self.pattern is None:
+            return self.text in text
+        return self.pattern.search(text) is not None
+
+
+_product_index: tuple[float, list[_Needle]] | None = None
+
+
+def _word_pattern(needle: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![a-z0-9]){re.escape(needle)}(?![a-z0-9])")
+
+
+def _words_regex(words: dict[str, str]) -> re.Pattern[str]:
+    """One pattern for a table of cue words: English ones whole-word, Chinese ones
+    anywhere; a match's text is the key back into the table."""
+    parts = [
+        rf"(?<![a-z0-9]){re.escape(w)}(?![a-z0-9])" if w.isascii() else re.escape(w)
+        for w in sorted(words, key=len, reverse=True)
+    ]
+    return re.compile("|".join(parts))
 
 
 @dataclass
@@ -109,9 +140,9 @@ class Slots:
         }
 
 
-def product_index() -> list[tuple[str, str]]:
-    """(needle, sku) pairs, longest needle first; rebuilt every 30 s so admin
-    edits to names and aliases are picked up without a restart."""
+def product_index() -> list[_Needle]:
+    """Every name, SKU and alias of the active products, longest first; rebuilt every
+    30 s so admin edits to names and aliases are picked up without a restart."""
     global _product_index
     now = time.monotonic()
     if _product_index is not None and now - _product_index[0] < _PRODUCT_INDEX_TTL_S:
@@ -124,7 +155,10 @@ def product_index() -> list[tuple[str, str]]:
             needle = " ".join(needle.lower().split())
             if len(needle) >= 2:
                 pairs.add((needle, sku))
-    index = sorted(pairs, key=lambda pair: len(pair[0]), reverse=True)
+    index = [
+        _Needle(text=needle, sku=sku, pattern=_word_pattern(needle) if needle.isascii() else None)
+        for needle, sku in sorted(pairs, key=lambda pair: (-len(pair[0]), pair))
+    ]
     _product_index = (now, index)
     return index
 
@@ -134,43 +168,50 @@ def product_index_reset() -> None:
     _product_index = None
 
 
-def _contains_word(text: str, needle: str) -> bool:
-    if needle.isascii():
-        return re.search(rf"(?<![a-z0-9]){re.escape(needle)}(?![a-z0-9])", text) is not None
-    return needle in text
-
-
-def _fuzzy_windows(needle: str, text: str) -> list[str]:
-    """Stretches of the text as long as the needle: word windows for English
-    names, character windows for Chinese ones."""
-    if needle.isascii():
-        words = re.findall(r"[a-z0-9]+", text)
-        size = len(needle.split())
-        return [" ".join(words[i : i + size]) for i in range(len(words) - size + 1)]
-    size = len(needle)
-    return [text[i : i + size] for i in range(len(text) - size + 1)]
-
-
 def _product_in(text: str) -> tuple[str | None, str | None]:
     """The product a text names: an exact name, SKU or alias first; otherwise a name
     that differs by a typo or two ("clowd buds pro", "featherlite runing shoes")."""
     index = product_index()
-    for needle, sku in index:
-        if _contains_word(text, needle):
-            return sku, needle
+    for needle in index:
+        if needle.found_in(text):
+            return needle.sku, needle.text
+    words: list[str] | None = None
     best: tuple[float, str, str] | None = None
-    for needle, sku in index:
-        ascii_needle = needle.isascii()
-        if len(needle) < 6:
+    for needle in index:
+        if len(needle.text) < 6:
             continue
-        minimum = FUZZY_MIN_ASCII if ascii_needle else FUZZY_MIN_CJK
-        for window in _fuzzy_windows(needle, text):
-            if not ascii_needle and window[:2] != needle[:2]:
-                continue  # Chinese names: the brand part must be right
-            score = fuzz.ratio(needle, window)
-            if score >= minimum and (best is None or score > best[0]):
-                best = (score, sku, window)
+        if needle.pattern is not None:
+            # English names: windows of as many words as the name has.
+            if words is None:
+                words = re.findall(r"[a-z0-9]+", text)
+            size = len(needle.text.split())
+            windows = (" ".join(words[i : i + size]) for i in range(len(words) - size + 1))
+            minimum = FUZZY_MIN_ASCII
+        else:
+            # Chinese names: character windows that start with the brand part.
+            size, head = len(needle.text), needle.text[:2]
+            starts = (i for i in range(len(text) - size + 1) if text.startswith(head, i))
+            windows = (text[i : i + size] for i in starts)
+            minimum = FUZZY_MIN_CJK
+        for window in windows:
+            score = fuzz.ratio(needle.text, window, score_cutoff=minimum)
+            if score and (best is None or score > best[0]):
+                best = (score, needle.sku, window)
     return (best[1], best[2]) if best else (None, None)
+
+
+_COLOUR_WORDS = _words_regex(COLOURS)
+_REGION_WORDS = _words_regex(REGIONS)
+_TABLE_ORDER = {id(table): {w: i for i, w in enumerate(table)} for table in (COLOURS, REGIONS)}
+
+
+def _first_listed(pattern: re.Pattern[str], table: dict[str, str], text: str) -> str | None:
+    """The value of the cue word found in the text that comes first in its table."""
+    found = {m.group(0) for m in pattern.finditer(text)}
+    if not found:
+        return None
+    order = _TABLE_ORDER[id(table)]
+    return table[min(found, key=order.__getitem__)]
 
 
 def extract(text: str, *, expecting_last4: bool = False) -> Slots:
@@ -193,14 +234,9 @@ def extract(text: str, *, expecting_last4: bool = False) -> Slots:
     if size:
         slots.size = next(group for group in size.groups() if group).upper()
     if COLOUR_CONTEXT.search(text):
-        for needle, colour in COLOURS.items():
-            if _contains_word(text, needle):
-                slots.colour = colour
-                break
-    for needle, region in REGIONS.items():
-        if _contains_word(text, needle):
-            slots.region = region
-            break
+        slots.colour = _first_listed(_COLOUR_WORDS, COLOURS, text)
+    # Table order, not text order: the far regions with their own fee come first.
+    slots.region = _first_listed(_REGION_WORDS, REGIONS, text)
     amount = AMOUNT.search(rest)
     if amount:
         raw = next(group for group in amount.groups() if group)
