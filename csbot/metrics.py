@@ -31,3 +31,46 @@ connected_sockets = Gauge("csbot_connected_sockets", "Open WebSocket connections
 sweep_requeued_total = Counter(
     "csbot_sweep_requeued_total", "Shopper messages the sweep re-queued for a reply."
 )
+
+# --- Inference: LLM wording, batching, reply tasks (issue 5) -----------------
+llm_requests_total = Counter(
+    "csbot_llm_requests_total",
+    "Answers put to the wording stage, by backend and result (model, cached, or fallback).",
+    ["backend", "result"],
+)
+llm_fallbacks_total = Counter(
+    "csbot_llm_fallbacks_total",
+    "Template answers sent instead of the model's, by reason.",
+    ["backend", "reason"],
+)
+llm_latency_seconds = Histogram(
+    "csbot_llm_latency_seconds",
+    "Time the wording stage waited for a backend.",
+    ["backend"],
+    buckets=LATENCY_BUCKETS,
+)
+llm_retries_total = Counter(
+    "csbot_llm_retries_total", "Retried calls to an OpenAI-compatible endpoint.", ["reason"]
+)
+llm_breaker_state = Gauge(
+    "csbot_llm_breaker_open", "1 while the LLM endpoint's circuit breaker is open.", ["backend"]
+)
+llm_batch_size = Histogram(
+    "csbot_llm_batch_size",
+    "Requests merged into one local generate call.",
+    buckets=(1, 2, 4, 8, 16, 32, 64),
+)
+task_redeliveries_total = Counter(
+    "csbot_task_redeliveries_total",
+    "Reply tasks delivered again after a lost worker, by what was done.",
+    ["action"],
+)
+handoff_wait_seconds = Histogram(
+    "csbot_handoff_wait_seconds",
+    "Time a handoff request waited in the queue before an agent took it.",
+    buckets=(5, 15, 30, 60, 120, 300, 600, 1800, 3600, 4 * 3600, 12 * 3600),
+)
+handoffs_ended_total = Counter(
+    "csbot_handoffs_ended_total", "Handoffs ended by an agent, by outcome.", ["outcome"]
+)
+csat_scores_total = Counter("csbot_csat_scores_total", "CSAT answers, by score.", ["score"])

@@ -203,10 +203,24 @@ CELERY_TASK_ROUTES = {
     "conversations.reply_generate": {"queue": "inference"},
     "conversations.unanswered_sweep": {"queue": "default"},
 }
-CELERY_TASK_TIME_LIMIT = 30
-CELERY_TASK_SOFT_TIME_LIMIT = 20
-# Above the task time limit, so a slow task is not redelivered while it still runs.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 120}
+# Explicit limits: the soft one raises inside the task, the hard one kills its process.
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 30)
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 20)
+# Above the task time limit, so a slow task is not redelivered while it still runs; a
+# task whose worker vanished (SIGKILL, lost machine) is redelivered after this long.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT_S", 120),
+    # Redis keys of the broker start with this (several deployments on one Redis).
+    "global_keyprefix": os.environ.get("CELERY_BROKER_KEY_PREFIX", ""),
+}
+if not (
+    CELERY_TASK_SOFT_TIME_LIMIT
+    < CELERY_TASK_TIME_LIMIT
+    < CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+):
+    raise ImproperlyConfigured(
+        "Celery limits must satisfy soft time limit < time limit < visibility timeout."
+    )
 CELERY_BEAT_SCHEDULE = {
     "unanswered-sweep": {"task": "conversations.unanswered_sweep", "schedule": 60.0},
 }
@@ -303,6 +317,49 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+# Which backend words the answers: "template" (the grounded template, no model),
+# "openai" (any OpenAI-compatible endpoint: vLLM, a hosted API) or "transformers"
+# (a local model directory). A/B arms can pick another backend or model per shopper.
+CSBOT_LLM_BACKEND = os.environ.get("CSBOT_LLM_BACKEND", "template")
+# The model stage's deadline: no answer in time means the template answer goes out.
+CSBOT_LLM_DEADLINE_S = env_float("CSBOT_LLM_DEADLINE_S", 1.2)
+# Whatever the model does, the wording stage never holds a reply longer than this.
+CSBOT_LLM_MAX_WAIT_S = 2.0
+if not 0 < CSBOT_LLM_DEADLINE_S <= CSBOT_LLM_MAX_WAIT_S:
+    raise ImproperlyConfigured("CSBOT_LLM_DEADLINE_S must be above 0 and at most 2 seconds.")
+# The same question in the same context reuses the model's checked answer (per arm).
+CSBOT_LLM_CACHE_TTL_S = env_int("CSBOT_LLM_CACHE_TTL_S", 600)
+CSBOT_LLM_MAX_NEW_TOKENS = env_int("CSBOT_LLM_MAX_NEW_TOKENS", 160)
+# Dotted paths to callables: masker(text) -> masked text for the shopper's question,
+# output_filter(text) -> a reason string when the output must not be sent (banned words).
+CSBOT_LLM_MASKER = os.environ.get("CSBOT_LLM_MASKER", "")
+CSBOT_LLM_OUTPUT_FILTER = os.environ.get("CSBOT_LLM_OUTPUT_FILTER", "")
+# openai backend: base URL (e.g. http://vllm:8000/v1), key and model name.
+CSBOT_LLM_OPENAI_BASE_URL = os.environ.get("CSBOT_LLM_OPENAI_BASE_URL", "")
+CSBOT_LLM_OPENAI_API_KEY = os.environ.get("CSBOT_LLM_OPENAI_API_KEY", "")
+CSBOT_LLM_OPENAI_MODEL = os.environ.get("CSBOT_LLM_OPENAI_MODEL", "")
+# Attempts after the first (429, 5xx, timeouts; never quota errors), all inside the deadline.
+CSBOT_LLM_OPENAI_RETRIES = env_int("CSBOT_LLM_OPENAI_RETRIES", 2)
+CSBOT_LLM_RETRY_BACKOFF_S = env_float("CSBOT_LLM_RETRY_BACKOFF_S", 0.05)
+# Circuit breaker: this many failed calls in a row open it for CSBOT_LLM_BREAKER_RESET_S.
+CSBOT_LLM_BREAKER_FAILURES = env_int("CSBOT_LLM_BREAKER_FAILURES", 5)
+CSBOT_LLM_BREAKER_RESET_S = env_float("CSBOT_LLM_BREAKER_RESET_S", 30.0)
+# transformers backend: a local model directory, "auto" device (GPU when present),
+# "" / "8bit" / "4bit" quantization with bitsandbytes.
+CSBOT_LLM_MODEL_DIR = os.environ.get("CSBOT_LLM_MODEL_DIR", "")
+CSBOT_LLM_DEVICE = os.environ.get("CSBOT_LLM_DEVICE", "auto")
+CSBOT_LLM_QUANTIZATION = os.environ.get("CSBOT_LLM_QUANTIZATION", "")
+if CSBOT_LLM_QUANTIZATION not in {"", "8bit", "4bit"}:
+    raise ImproperlyConfigured("CSBOT_LLM_QUANTIZATION must be empty, 8bit or 4bit.")
+# Batching for the local model: up to this many requests, or this long a wait, per generate.
+CSBOT_LLM_BATCH_MAX = env_int("CSBOT_LLM_BATCH_MAX", 16)
+CSBOT_LLM_BATCH_WAIT_MS = env_float("CSBOT_LLM_BATCH_WAIT_MS", 10.0)
+# A reply task redelivered (worker lost) more than this many times runs without the
+# model; one more and it is given up (logged; the sweep does not loop on it).
+CSBOT_TASK_MAX_DELIVERIES = env_int("CSBOT_TASK_MAX_DELIVERIES", 3)
+# A/B experiments: how long a process keeps the active experiment before reading it again.
+CSBOT_EXPERIMENTS_CACHE_S = env_float("CSBOT_EXPERIMENTS_CACHE_S", 5.0)
+
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
