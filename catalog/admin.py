@@ -119,17 +119,22 @@ class OrderAdmin(admin.ModelAdmin):
     inlines = [OrderItemInline, ShipmentInline, OrderStatusEventInline]
 
     def save_model(self, request: HttpRequest, obj: Order, form, change: bool) -> None:
-        """Save the other fields as usual; a new status goes through the service so
-        the history gets its event. A new order records its first status."""
-        new_status = obj.status
-        status_changed = change and "status" in form.changed_data
-        if status_changed:
+        """Save the other fields as usual; a new status is applied in `save_related`,
+        after the inlines, so the shopper's order push already names the shipment."""
+        self._new_status = obj.status
+        self._status_changed = change and "status" in form.changed_data
+        if self._status_changed:
             obj.status = form.initial["status"]
         super().save_model(request, obj, form, change)
-        if status_changed or not change:
+
+    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
+        """A status edited here goes through the service: the history gets its event
+        and the owner's open chats get the update. A new order records its first status."""
+        super().save_related(request, form, formsets, change)
+        if self._status_changed or not change:
             order_status_set(
-                order=obj,
-                status=new_status,
+                order=form.instance,
+                status=self._new_status,
                 note=f"admin: {request.user.get_username()}",
             )
 

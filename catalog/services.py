@@ -27,20 +27,35 @@ SHOP_TZ = ZoneInfo("Asia/Shanghai")
 
 
 def order_status_set(
-    *, order: Order, status: str, note: str = "", at: datetime | None = None
+    *,
+    order: Order,
+    status: str,
+    note: str = "",
+    at: datetime | None = None,
+    shipment: tuple[str, str] | None = None,
+    push: bool = True,
 ) -> OrderStatusEvent | None:
     """Move an order to `status` and append the matching history event, together.
 
     Returns the new event, or None when the order already has this status and its
     history already ends with it (so repeating a change records nothing twice).
     Setting `delivered` also stamps `delivered_at`, which the return and
-    price-protection windows count from.
+    price-protection windows count from. `shipment` = (carrier, tracking number)
+    records the parcel. With `push`, the owner's open chats hear of the change
+    (an `order_update` frame and a bot follow-up) once it commits.
     """
     if status not in Order.Status.values:
         raise ValidationError(f"Unknown order status {status!r}.", code="invalid_status")
+    if shipment is not None and shipment[0] not in Shipment.Carrier.values:
+        raise ValidationError(f"Unknown carrier {shipment[0]!r}.", code="invalid_carrier")
     at = at or timezone.now()
     with transaction.atomic():
         locked = Order.objects.select_for_update().get(pk=order.pk)
+        if shipment is not None:
+            Shipment.objects.update_or_create(
+                order=locked,
+                defaults={"carrier": shipment[0], "tracking_no": shipment[1], "shipped_at": at},
+            )
         last = locked.status_events.order_by("-at", "-id").first()
         if locked.status == status and last is not None and last.status == status:
             return None
@@ -51,6 +66,10 @@ def order_status_set(
             fields.append("delivered_at")
         locked.save(update_fields=fields)
         event = OrderStatusEvent.objects.create(order=locked, status=status, at=at, note=note[:200])
+        if push:
+            from ops.services import order_update_push
+
+            order_update_push(order=locked)
     order.status = locked.status
     order.delivered_at = locked.delivered_at
     return event

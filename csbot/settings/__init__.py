@@ -305,18 +305,18 @@ CSBOT_SWEEP_AFTER_S = env_int("CSBOT_SWEEP_AFTER_S", 30)
 
 # --- Handoff: queue, agents, CSAT (handoff app) -----------------------------
 
+# Agent hours in shop time (TIME_ZONE), "HH:MM-HH:MM"; "00:00-24:00" is always open and
+# "00:00-00:00" never. Outside them the bot takes a message and a contact for the morning.
+CSBOT_AGENT_HOURS = os.environ.get("CSBOT_AGENT_HOURS", "09:00-22:00")
+# Chats one agent may hold at once, unless the agent's profile (admin) says otherwise.
+CSBOT_AGENT_CAPACITY = env_int("CSBOT_AGENT_CAPACITY", 3)
+# Estimated wait per queue position before there is take history to learn from.
+CSBOT_HANDOFF_WAIT_PER_POSITION_S = env_int("CSBOT_HANDOFF_WAIT_PER_POSITION_S", 90)
+
 # --- Safety and privacy: PII, banned words, sentiment, data rights (safety app)
 
 # --- Inference: LLM backends, deadlines, batching, A/B experiments ---------
 
-# --- Operations: dashboard, alerts, order push, backups (ops app) ----------
-
-# --- Pictures: uploads, OCR, photo-to-product search (vision app) ---------
-
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
 # Which backend words the answers: "template" (the grounded template, no model),
 # "openai" (any OpenAI-compatible endpoint: vLLM, a hosted API) or "transformers"
 # (a local model directory). A/B arms can pick another backend or model per shopper.
@@ -360,6 +360,110 @@ CSBOT_TASK_MAX_DELIVERIES = env_int("CSBOT_TASK_MAX_DELIVERIES", 3)
 # A/B experiments: how long a process keeps the active experiment before reading it again.
 CSBOT_EXPERIMENTS_CACHE_S = env_float("CSBOT_EXPERIMENTS_CACHE_S", 5.0)
 
+# --- Operations: dashboard, alerts, order push, backups (ops app) ----------
+
+from celery.schedules import crontab  # noqa: E402
+
+# Order-status webhook: HMAC-SHA256 shared secret (unset: the endpoint answers 503),
+# how far `sent_at` may be from our clock, and the largest body accepted.
+CSBOT_ORDER_WEBHOOK_SECRET = os.environ.get("CSBOT_ORDER_WEBHOOK_SECRET", "")
+CSBOT_ORDER_WEBHOOK_MAX_AGE_S = env_int("CSBOT_ORDER_WEBHOOK_MAX_AGE_S", 300)
+CSBOT_ORDER_WEBHOOK_MAX_BYTES = env_int("CSBOT_ORDER_WEBHOOK_MAX_BYTES", 16 * 1024)
+# Dashboard figures are cached this long; alert thresholds (deploy/prometheus/alerts.yml
+# names the same numbers) and an optional webhook that hears of each new alert.
+CSBOT_DASHBOARD_CACHE_S = env_int("CSBOT_DASHBOARD_CACHE_S", 30)
+CSBOT_ALERT_ERROR_RATE = env_float("CSBOT_ALERT_ERROR_RATE", 0.05)
+CSBOT_ALERT_P99_S = env_float("CSBOT_ALERT_P99_S", 2.0)
+CSBOT_ALERT_WEBHOOK_URL = os.environ.get("CSBOT_ALERT_WEBHOOK_URL", "")
+CSBOT_ALERT_WEBHOOK_TIMEOUT_S = env_float("CSBOT_ALERT_WEBHOOK_TIMEOUT_S", 5.0)
+# Catalog backend: "local" (this database) or "remote" (a shop's own GraphQL store).
+CSBOT_CATALOG_BACKEND = os.environ.get("CSBOT_CATALOG_BACKEND", "local")
+CSBOT_REMOTE_STORE_URL = os.environ.get("CSBOT_REMOTE_STORE_URL", "")
+CSBOT_REMOTE_STORE_TOKEN = os.environ.get("CSBOT_REMOTE_STORE_TOKEN", "")
+# The header that carries the token, and what goes before it ("Bearer " by default).
+CSBOT_REMOTE_STORE_AUTH_HEADER = os.environ.get("CSBOT_REMOTE_STORE_AUTH_HEADER", "Authorization")
+CSBOT_REMOTE_STORE_TOKEN_PREFIX = os.environ.get("CSBOT_REMOTE_STORE_TOKEN_PREFIX", "Bearer ")
+CSBOT_REMOTE_STORE_TIMEOUT_S = env_float("CSBOT_REMOTE_STORE_TIMEOUT_S", 3.0)
+if CSBOT_CATALOG_BACKEND not in ("local", "remote"):
+    raise ImproperlyConfigured("CSBOT_CATALOG_BACKEND must be 'local' or 'remote'.")
+if CSBOT_CATALOG_BACKEND == "remote" and not CSBOT_REMOTE_STORE_URL:
+    raise ImproperlyConfigured("CSBOT_CATALOG_BACKEND=remote needs CSBOT_REMOTE_STORE_URL.")
+# Backups: a local directory, or s3://bucket/prefix (CSBOT_BACKUP_S3_ENDPOINT_URL for
+# any S3-compatible store; credentials from the usual AWS_* variables); copies kept.
+CSBOT_BACKUP_TARGET = os.environ.get("CSBOT_BACKUP_TARGET", str(VAR_DIR / "backups"))
+CSBOT_BACKUP_S3_ENDPOINT_URL = os.environ.get("CSBOT_BACKUP_S3_ENDPOINT_URL", "")
+CSBOT_BACKUP_KEEP = env_int("CSBOT_BACKUP_KEEP", 14)
+# Periodic jobs (crontab fields "minute hour day-of-month month day-of-week", UTC):
+# the daily backup, the monthly retrain (activated only when no worse on held-out data).
+CSBOT_BACKUP_CRON = os.environ.get("CSBOT_BACKUP_CRON", "30 3 * * *")
+CSBOT_RETRAIN_CRON = os.environ.get("CSBOT_RETRAIN_CRON", "0 4 1 * *")
+
+
+def _crontab(name: str, value: str) -> crontab:
+    fields = value.split()
+    if len(fields) != 5:
+        raise ImproperlyConfigured(f"{name} needs 5 crontab fields, got {value!r}")
+    minute, hour, day_of_month, month_of_year, day_of_week = fields
+    return crontab(
+        minute=minute,
+        hour=hour,
+        day_of_month=day_of_month,
+        month_of_year=month_of_year,
+        day_of_week=day_of_week,
+    )
+
+
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "ops-backup-daily": {
+            "task": "ops.backup_create",
+            "schedule": _crontab("CSBOT_BACKUP_CRON", CSBOT_BACKUP_CRON),
+        },
+        "ops-retrain-monthly": {
+            "task": "ops.intent_retrain",
+            "schedule": _crontab("CSBOT_RETRAIN_CRON", CSBOT_RETRAIN_CRON),
+        },
+        "ops-alerts-check": {"task": "ops.alerts_check", "schedule": 60.0},
+        "ops-review-collect": {"task": "ops.review_collect", "schedule": 300.0},
+    }
+)
+CELERY_TASK_ROUTES.update(
+    {
+        "ops.backup_create": {"queue": "default"},
+        "ops.intent_retrain": {"queue": "default"},
+        "ops.alerts_check": {"queue": "default"},
+        "ops.review_collect": {"queue": "default"},
+    }
+)
+
+# --- Pictures: uploads, OCR, photo-to-product search (vision app) ---------
+
+# Uploaded chat pictures and generated product pictures live here, never under a
+# static path: `/api/chat/image/<id>/` serves each upload to its owner and to agents.
+MEDIA_ROOT = Path(os.environ.get("CSBOT_MEDIA_ROOT", VAR_DIR / "media"))
+# Upload limits: bytes of the file, pixels and the longest side of the decoded picture
+# (checked from the header before any pixel is decoded: decompression bombs stop there).
+CSBOT_IMAGE_MAX_BYTES = env_int("CSBOT_IMAGE_MAX_BYTES", 8 * 1024 * 1024)
+CSBOT_IMAGE_MAX_PIXELS = env_int("CSBOT_IMAGE_MAX_PIXELS", 24_000_000)
+CSBOT_IMAGE_MAX_SIDE = env_int("CSBOT_IMAGE_MAX_SIDE", 8000)
+CSBOT_IMAGE_UPLOADS_PER_MINUTE = env_int("CSBOT_IMAGE_UPLOADS_PER_MINUTE", 10)
+# How long `POST /api/chat/image/` waits for OCR, search and the reply (a worker's queue).
+CSBOT_IMAGE_REPLY_WAIT_S = env_float("CSBOT_IMAGE_REPLY_WAIT_S", 15.0)
+# Pictures are scaled down to this longest side before OCR (speed; text stays legible).
+CSBOT_OCR_MAX_SIDE = env_int("CSBOT_OCR_MAX_SIDE", 1600)
+# Photo-to-product search: a CLIP model from this local directory (transformers format)
+# when set; otherwise perceptual hashes and colour histograms, no weights needed.
+CSBOT_VISION_CLIP_DIR = os.environ.get("CSBOT_VISION_CLIP_DIR", "")
+# Similarity a picture needs to name a product without text (None: the mode's default).
+CSBOT_VISION_MATCH_MIN = (
+    env_float("CSBOT_VISION_MATCH_MIN", 0.0) if os.environ.get("CSBOT_VISION_MATCH_MIN") else None
+)
+CELERY_TASK_ROUTES["vision.image_process"] = {"queue": "inference"}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
