@@ -530,6 +530,10 @@ def _replies_build(todo: list[Message]) -> dict[int, Message]:
     elapsed = time.perf_counter() - started
     total_latency = metrics.stage_latency_seconds.labels(stage="total_task")
     outcomes: Counter[tuple[str, str]] = Counter()
+    # Wording: template or LLM per A/B arm, one shared deadline for the batch (issue 5).
+    from conversations.llm.pipeline import arm_replies_note, outcomes_word
+
+    worded = outcomes_word(items=[(p.message, p.outcome) for p in plans])
     for plan in plans:
         reply = replies.get(plan.message.pk)
         if reply is None:
@@ -543,6 +547,9 @@ def _replies_build(todo: list[Message]) -> dict[int, Message]:
         total_latency.observe(elapsed)
         metrics.reply_latency_seconds.observe(
             max(0.0, (reply.created_at - plan.message.created_at).total_seconds())
+    arm_replies_note(
+        replies=replies, outcomes={p.message.pk: p.outcome for p in plans}, worded=worded
+    )
         )
     for (level1, result), n in outcomes.items():
         metrics.replies_total.labels(intent=level1, outcome=result).inc(n)
