@@ -507,6 +507,10 @@ def _replies_build(todo: list[Message]) -> dict[int, Message]:
         if outcome.reply.cards:
             payload["cards"] = outcome.reply.cards
         plans.append(_Plan(message=message, outcome=outcome, payload=payload))
+    # Wording: template or LLM per A/B arm, one shared deadline for the batch (issue 5).
+    from conversations.llm.pipeline import arm_replies_note, outcomes_word
+
+    worded = outcomes_word(items=[(p.message, p.outcome) for p in plans])
     try:
         with transaction.atomic():
             stored = _replies_store(plans)
@@ -520,6 +524,9 @@ def _replies_build(todo: list[Message]) -> dict[int, Message]:
             except IntegrityError:
                 log.info("reply already stored for message %s", plan.message.pk)
     replies = {reply.reply_to_id: reply for reply in stored}
+    arm_replies_note(
+        replies=replies, outcomes={p.message.pk: p.outcome for p in plans}, worded=worded
+    )
     state_save_many(
         {
             p.message.conversation.public_id: states[p.message.conversation.public_id]
@@ -530,10 +537,6 @@ def _replies_build(todo: list[Message]) -> dict[int, Message]:
     elapsed = time.perf_counter() - started
     total_latency = metrics.stage_latency_seconds.labels(stage="total_task")
     outcomes: Counter[tuple[str, str]] = Counter()
-    # Wording: template or LLM per A/B arm, one shared deadline for the batch (issue 5).
-    from conversations.llm.pipeline import arm_replies_note, outcomes_word
-
-    worded = outcomes_word(items=[(p.message, p.outcome) for p in plans])
     for plan in plans:
         reply = replies.get(plan.message.pk)
         if reply is None:
@@ -547,9 +550,6 @@ def _replies_build(todo: list[Message]) -> dict[int, Message]:
         total_latency.observe(elapsed)
         metrics.reply_latency_seconds.observe(
             max(0.0, (reply.created_at - plan.message.created_at).total_seconds())
-    arm_replies_note(
-        replies=replies, outcomes={p.message.pk: p.outcome for p in plans}, worded=worded
-    )
         )
     for (level1, result), n in outcomes.items():
         metrics.replies_total.labels(intent=level1, outcome=result).inc(n)
