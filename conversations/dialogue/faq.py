@@ -44,18 +44,33 @@ class FaqIndex:
                 tokens = _content(tokenize(phrasing))
                 if tokens:
                     self.rows.append((entry, phrasing, tokens))
+        # token -> (row, distinct tokens of that row): what a question shares with a row.
+        self.postings: dict[str, list[tuple[int, int]]] = {}
+        for row, (_, _, tokens) in enumerate(self.rows):
+            distinct = set(tokens)
+            for token in distinct:
+                self.postings.setdefault(token, []).append((row, len(distinct)))
         self.bm25: bm25s.BM25 | None = None
         if self.rows:
             self.bm25 = bm25s.BM25()
             self.bm25.index([tokens for _, _, tokens in self.rows], show_progress=False)
 
-    def search(self, text: str) -> FaqMatch | None:
+    def search(self, text: str, *, min_coverage: float = 0.0) -> FaqMatch | None:
+        """The best of the top three BM25 rows by coverage; None when no row could
+        reach `min_coverage` (then the scoring is skipped altogether)."""
         query = _content(tokenize(text))
         if not query or self.bm25 is None:
             return None
-        known = [t for t in query if t in self.bm25.vocab_dict]
-        if not known:
+        query_set = set(query)
+        shared: dict[int, list[int]] = {}
+        for token in query_set:
+            for row, size in self.postings.get(token, ()):
+                shared.setdefault(row, [0, size])[0] += 1
+        if not any(
+            min(n / len(query_set), n / size) >= min_coverage and n for n, size in shared.values()
+        ):
             return None
+        known = [t for t in query if t in self.bm25.vocab_dict]
         # One query over a small corpus: score every row directly (bm25s.retrieve's
         # batching machinery costs more than the scoring here) and keep the top three.
         scores = self.bm25.get_scores(known)
@@ -64,7 +79,7 @@ class FaqIndex:
             if scores[doc] <= 0:
                 continue
             entry, phrasing, tokens = self.rows[int(doc)]
-            query_set, doc_set = set(query), set(tokens)
+            doc_set = set(tokens)
             shared = len(query_set & doc_set)
             coverage = min(shared / len(query_set), shared / len(doc_set))
             if best is None or coverage > best.coverage:

@@ -98,7 +98,7 @@ def respond(*, conversation: Conversation, text: str, state: DialogueState) -> O
     state.remember_turn(role="shopper", text=text, intent=label)
 
     confident = label is not None and confidence >= threshold
-    faq = faq_index().search(norm) if not state.pending else None
+    faq = faq_index().search(norm, min_coverage=FAQ_WEAK) if not state.pending else None
     if faq is not None and (
         faq.coverage >= FAQ_STRONG or (not confident and faq.coverage >= FAQ_WEAK)
     ):
