@@ -13,7 +13,7 @@ import logging
 import os
 import threading
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -43,6 +43,10 @@ class ErrorCode(StrEnum):
     CONVERSATION_CLOSED = "conversation_closed"
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
     METHOD_NOT_ALLOWED = "method_not_allowed"
+    # Agent console (handoff app).
+    ALREADY_TAKEN = "already_taken"
+    AT_CAPACITY = "at_capacity"
+    NOT_ASSIGNED = "not_assigned"
 
 
 ERROR_MESSAGES: dict[ErrorCode, tuple[str, str]] = {
@@ -70,6 +74,18 @@ ERROR_MESSAGES: dict[ErrorCode, tuple[str, str]] = {
         "The request body must be JSON (Content-Type: application/json).",
     ),
     ErrorCode.METHOD_NOT_ALLOWED: ("不支持该请求方法。", "Method not allowed."),
+    ErrorCode.ALREADY_TAKEN: (
+        "这个会话已被其他客服接入。",
+        "Another agent has already taken this chat.",
+    ),
+    ErrorCode.AT_CAPACITY: (
+        "您同时接待的会话已达上限，请先结束或转回一个会话。",
+        "You are at your limit of concurrent chats; close or release one first.",
+    ),
+    ErrorCode.NOT_ASSIGNED: (
+        "这个会话不在您的接待列表中。",
+        "This chat is not assigned to you.",
+    ),
 }
 
 
@@ -232,6 +248,20 @@ def broadcast_many_on_commit(items: Sequence[tuple[Conversation, dict[str, Any]]
         transaction.on_commit(lambda: _broadcast(sends))
 
 
+def broadcast_groups_on_commit(
+    sends: Sequence[tuple[str, dict[str, Any]]] | Callable[[], list[tuple[str, dict[str, Any]]]],
+) -> None:
+    """Send frames to named groups (agents' groups, say) once the write commits. `sends`
+    may be a function, called after the commit, for frames that read the committed state."""
+    if callable(sends):
+        make = sends
+        transaction.on_commit(lambda: _broadcast(make()))
+        return
+    items = list(sends)
+    if items:
+        transaction.on_commit(lambda: _broadcast(items))
+
+
 _thread = threading.local()
 _senders: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _GroupSender] = (
     weakref.WeakKeyDictionary()
@@ -270,6 +300,8 @@ def _broadcast_loop() -> asyncio.AbstractEventLoop | None:
 
 
 def _broadcast(sends: list[tuple[str, dict[str, Any]]]) -> None:
+    if not sends:
+        return
     loop = _broadcast_loop()
     if loop is not None:
         loop.call_soon_threadsafe(_enqueue, loop, sends)
@@ -307,7 +339,9 @@ async def _send_all(sends: list[tuple[str, dict[str, Any]]]) -> None:
         async with gate:
             for frame in frames:
                 try:
-                    await layer.group_send(group, {"type": "chat.frame", "frame": frame})
+                    await layer.group_send(
+                        group, {"type": "chat.frame", "group": group, "frame": frame}
+                    )
                 except Exception:  # best effort: the client resumes from the database
                     log.warning("broadcast to %s failed", group, exc_info=True)
 

@@ -89,12 +89,14 @@ def _seqs_reserve(
     counts: dict[int, int],
     skip_closed: bool,
     languages: dict[int, str] | None = None,
+    statuses: dict[int, str] | None = None,
 ) -> dict[int, int]:
     """Reserve `counts[id]` consecutive seqs for each conversation in one statement
     (`UPDATE … RETURNING`); returns each conversation's new `last_seq`, so its block is
     `last_seq - count + 1 … last_seq`. The UPDATE locks the rows until commit, so
     concurrent writers (threads or processes) get unique, consecutive numbers. With
     `skip_closed`, closed (and deleted) conversations are left out of the result.
+    `statuses`, when given, is filled with each conversation's status as of this write.
     Must run inside a transaction."""
     ids = sorted(counts)
     if not ids:
@@ -132,11 +134,14 @@ def _seqs_reserve(
     # Only quoted identifiers and %s placeholders are formatted in; values are parameters.
     sql = (
         f"UPDATE {qn(Conversation._meta.db_table)} SET {', '.join(sets)} "  # noqa: S608
-        f"WHERE {where} RETURNING {qn('id')}, {qn('last_seq')}"
+        f"WHERE {where} RETURNING {qn('id')}, {qn('last_seq')}, {qn('status')}"
     )
     with conn.cursor() as cursor:
         cursor.execute(sql, params)
-        return {pk: last_seq for pk, last_seq in cursor.fetchall()}
+        rows = cursor.fetchall()
+    if statuses is not None:
+        statuses.update({pk: status for pk, _, status in rows})
+    return {pk: last_seq for pk, last_seq, _ in rows}
 
 
 # Every column of a message row but the id, in the order `_messages_insert_rows` writes.
@@ -320,7 +325,8 @@ def _messages_insert(items: list[Incoming]) -> list[Received]:
     counts: dict[int, int] = {}
     for item in items:
         counts[item.conversation.pk] = counts.get(item.conversation.pk, 0) + 1
-    last = _seqs_reserve(counts=counts, skip_closed=True)
+    statuses: dict[int, str] = {}
+    last = _seqs_reserve(counts=counts, skip_closed=True, statuses=statuses)
     refused = [item for item in items if item.conversation.pk not in last]
     found = _messages_existing(refused) if refused else {}
     alive = (
@@ -359,6 +365,11 @@ def _messages_insert(items: list[Incoming]) -> list[Received]:
     for item in items:
         if item.conversation.pk in last:
             item.conversation.last_seq = last[item.conversation.pk]
+    # An agent holds these chats: the shopper's words go to the agent's console (through
+    # the conversation's group, which the console watches); the bot stays quiet.
+    held = [m for m in new if statuses.get(m.conversation_id) == Conversation.Status.AGENT]
+    if held:
+        broadcast_many_on_commit([(m.conversation, message_frame(m)) for m in held])
     _count_messages(new)
     return results
 
@@ -457,6 +468,7 @@ def replies_generate(*, message_ids: Sequence[int]) -> list[Message | None]:
         if not m.answered
         and m.conversation.status not in (Conversation.Status.AGENT, Conversation.Status.CLOSED)
     ]
+    todo = _after_hours_route(todo)
     replies = _replies_build(todo)
     return [replies.get(pk) for pk in message_ids]
 
@@ -475,7 +487,18 @@ def _replies_generate_fresh(messages: list[Message]) -> None:
         message.conversation.status = current
         if current not in (Conversation.Status.AGENT, Conversation.Status.CLOSED):
             todo.append(message)
-    _replies_build(todo)
+    _replies_build(_after_hours_route(todo))
+
+
+def _after_hours_route(todo: list[Message]) -> list[Message]:
+    """Outside agent hours a queued shopper's messages are taken as the message for the
+    morning (handoff app) instead of being answered by the bot; the rest go on."""
+    if not any(m.conversation.status == Conversation.Status.WAITING for m in todo):
+        return todo
+    from handoff.services import after_hours_messages_take
+
+    taken = after_hours_messages_take(messages=todo)
+    return [m for m in todo if m.pk not in taken] if taken else todo
 
 
 def _replies_build(todo: list[Message]) -> dict[int, Message]:
@@ -614,19 +637,59 @@ def _replies_store(plans: list[_Plan]) -> list[Message]:
 
 
 def message_feedback(*, conversation: Conversation, seq: int, helpful: bool) -> Message:
-    """Record a thumbs up/down on one bot message of this conversation."""
-    updated = Message.objects.filter(
-        conversation=conversation, seq=seq, sender=Message.Sender.BOT
-    ).update(helpful=helpful)
-    if not updated:
-        raise ChatError(ErrorCode.NOT_FOUND, "no bot message with that seq")
-    return Message.objects.get(conversation=conversation, seq=seq)
+    """Record a thumbs up/down on one bot message of this conversation. Two thumbs down
+    in a row (the last two rated bot answers since the last handoff) hand the chat to
+    a human."""
+    with transaction.atomic():
+        updated = Message.objects.filter(
+            conversation=conversation, seq=seq, sender=Message.Sender.BOT
+        ).update(helpful=helpful)
+        if not updated:
+            raise ChatError(ErrorCode.NOT_FOUND, "no bot message with that seq")
+        message = Message.objects.get(conversation=conversation, seq=seq)
+        if not helpful and _negative_streak(conversation) >= 2:
+            from handoff.services import handoff_open
+
+            conversation.refresh_from_db(fields=["status"])
+            if conversation.status == Conversation.Status.BOT:
+                handoff_open(conversation=conversation, reason="negative_feedback")
+    return message
+
+
+def _negative_streak(conversation: Conversation) -> int:
+    """How many of the most recently rated bot answers (by seq, after the last handoff
+    status change) were rated unhelpful, counting back until a helpful one."""
+    since = (
+        Message.objects.filter(conversation=conversation, kind=Message.Kind.HANDOFF)
+        .order_by("-seq")
+        .values_list("seq", flat=True)
+        .first()
+    ) or 0
+    rated = (
+        Message.objects.filter(
+            conversation=conversation,
+            sender=Message.Sender.BOT,
+            helpful__isnull=False,
+            seq__gt=since,
+        )
+        .order_by("-seq")
+        .values_list("helpful", flat=True)[:2]
+    )
+    streak = 0
+    for helpful in rated:
+        if helpful:
+            break
+        streak += 1
+    return streak
 
 
 def csat_record(*, conversation: Conversation, score: int) -> Csat:
+    """Store the shopper's 1-5 rating of the conversation (asked when an agent closes
+    it; a second answer replaces the first)."""
     if not 1 <= score <= 5:
         raise ChatError(ErrorCode.INVALID_FRAME, "score must be 1..5")
     csat, _ = Csat.objects.update_or_create(conversation=conversation, defaults={"score": score})
+    metrics.csat_scores_total.labels(score=str(score)).inc()
     return csat
 
 

@@ -1,3 +1,9 @@
 """WebSocket routes for agents."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from handoff.consumers import AgentConsumer
+
+websocket_urlpatterns = [
+    path("ws/agent/", AgentConsumer.as_asgi()),
+]

@@ -1,55 +1,195 @@
-"""Writes for handoffs. The queue, console and agent side grow here (handoff issue)."""
+"""Writes for handoffs: opening a request, the agent's take / message / release / close,
+after-hours messages, and the live queue pushed to agents and to waiting shoppers.
+
+Every change is one transaction that writes the request, an append-only event, the
+conversation's status and a stored `handoff` message (so the shopper's widget and a
+resuming client see it with a seq); frames go out only after the commit.
+"""
 
 from __future__ import annotations
 
-from django.db import IntegrityError, transaction
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from conversations.dialogue.summary import summarize
+from conversations.events import ChatError, ErrorCode, broadcast_groups_on_commit
 from conversations.models import Conversation, Message
 from csbot import metrics
-from handoff.models import HandoffRequest
+from handoff import selectors
+from handoff.models import AgentProfile, HandoffEvent, HandoffRequest
+from handoff.selectors import PRIORITY_NAMES, queue_position  # noqa: F401 - public names
 
-PRIORITY_NAMES = {0: "urgent", 1: "high", 2: "normal"}
+AGENTS_GROUP = "handoff.agents"
+# Where each reason starts in the queue; an angry shopper moves one level up.
+BASE_PRIORITY = {
+    HandoffRequest.Reason.REQUESTED: HandoffRequest.Priority.NORMAL,
+    HandoffRequest.Reason.LOW_CONFIDENCE: HandoffRequest.Priority.NORMAL,
+    HandoffRequest.Reason.NEGATIVE_FEEDBACK: HandoffRequest.Priority.NORMAL,
+    HandoffRequest.Reason.COMPLAINT: HandoffRequest.Priority.HIGH,
+    HandoffRequest.Reason.VERIFICATION_LOCKED: HandoffRequest.Priority.HIGH,
+    HandoffRequest.Reason.ANGER: HandoffRequest.Priority.HIGH,
+}
+ANGRY = frozenset({"angry", "anger"})
+SUMMARY_CHARS = 120
+MAX_NOTE_CHARS = 2000
+PHONE = re.compile(r"(?<!\d)(1[3-9]\d{9})(?!\d)")
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 
-def queue_position(*, handoff: HandoffRequest) -> int:
-    """1-based place among waiting requests: by priority, then by waiting time."""
-    ahead = HandoffRequest.objects.filter(status=HandoffRequest.Status.WAITING).filter(
-        priority__lt=handoff.priority
-    ) | HandoffRequest.objects.filter(
-        status=HandoffRequest.Status.WAITING,
-        priority=handoff.priority,
-        created_at__lt=handoff.created_at,
+def agent_group(user_id: int) -> str:
+    """The group every console socket of one agent joins."""
+    return f"handoff.agent.{user_id}"
+
+
+def priority_for(*, reason: str, priority: int | None = None, sentiment: str | None = None) -> int:
+    """The queue priority for a reason (or the caller's), one level more urgent when the
+    shopper is angry."""
+    base = (
+        BASE_PRIORITY.get(reason, HandoffRequest.Priority.NORMAL) if priority is None else priority
     )
-    return ahead.count() + 1
+    if sentiment in ANGRY:
+        base -= 1
+    return max(HandoffRequest.Priority.URGENT, min(HandoffRequest.Priority.NORMAL, base))
+
+
+def _event(handoff: HandoffRequest, kind: str, actor: Any = None, **data: Any) -> None:
+    HandoffEvent.objects.create(handoff=handoff, kind=kind, actor=actor, data=data)
+
+
+def _positions() -> dict[int, int]:
+    """Each waiting request's queue place (by id), as the queue is ordered."""
+    ids = HandoffRequest.objects.filter(status=HandoffRequest.Status.WAITING).order_by(
+        "priority", "created_at", "pk"
+    )
+    return {pk: n for n, pk in enumerate(ids.values_list("pk", flat=True), start=1)}
+
+
+def _queue_push_on_commit(before: dict[int, int]) -> None:
+    """After the commit: the queue to every agent, and a fresh place and wait estimate to
+    each waiting shopper whose place changed (new requests have their stored frame)."""
+
+    def sends() -> list[tuple[str, dict[str, Any]]]:
+        now = timezone.now()
+        waiting = selectors.queue_waiting()
+        per_position = selectors.wait_per_position_s(now=now)
+        out: list[tuple[str, dict[str, Any]]] = [
+            (
+                AGENTS_GROUP,
+                {"type": "queue", "items": selectors.queue_items(waiting=waiting, now=now)},
+            )
+        ]
+        for position, handoff in enumerate(waiting, start=1):
+            if handoff.pk not in before or before[handoff.pk] == position:
+                continue
+            out.append(
+                (
+                    handoff.conversation.group_name,
+                    _queued_payload(handoff, position, per_position, frame=True),
+                )
+            )
+        return out
+
+    broadcast_groups_on_commit(sends)
+
+
+def _queued_payload(
+    handoff: HandoffRequest, position: int, per_position_s: int, *, frame: bool = False
+) -> dict[str, Any]:
+    payload: dict[str, Any] = {"status": "queued", "priority": PRIORITY_NAMES[handoff.priority]}
+    if frame:
+        payload = {"type": "handoff", **payload}
+    payload["position"] = position
+    if handoff.after_hours:
+        payload["after_hours"] = True
+    else:
+        payload["wait_s"] = selectors.wait_estimate_s(
+            position=position, per_position_s=per_position_s
+        )
+    return payload
+
+
+def _summary(conversation: Conversation) -> str:
+    last = (
+        Message.objects.filter(conversation=conversation, sender=Message.Sender.SHOPPER)
+        .order_by("-seq")
+        .values_list("text", flat=True)
+        .first()
+    )
+    if not last:
+        return ""
+    return summarize(last)[:SUMMARY_CHARS]
+
+
+def _after_hours_text(lang: str) -> str:
+    hours = selectors.agent_hours_text(lang)
+    if lang == "zh":
+        return (
+            f"现在不在人工客服服务时间（{hours}）。请直接留言，并留下手机号或邮箱，"
+            "客服上班后会按排队顺序尽快联系您。"
+        )
+    return (
+        f"Our agents are offline right now (they work {hours}). Leave your message with a "
+        "phone number or email address, and an agent will contact you in the morning, in "
+        "queue order."
+    )
 
 
 def handoff_open(
     *,
     conversation: Conversation,
     reason: str,
-    priority: int = HandoffRequest.Priority.NORMAL,
+    priority: int | None = None,
+    sentiment: str | None = None,
     reply_to: Message | None = None,
+    now: datetime | None = None,
 ) -> HandoffRequest:
-    """Put the conversation in the human queue (once: an open request is reused,
-    and its priority raised if this reason is more urgent) and tell the shopper."""
+    """Put the conversation in the human queue (once: an open request is reused, and
+    raised if this reason or mood is more urgent) and tell the shopper their place and
+    wait. Outside agent hours the request waits for the morning and the bot asks for a
+    message with a contact."""
     from conversations.services import message_store
 
+    if reason not in HandoffRequest.Reason.values:
+        raise ValueError(f"unknown handoff reason {reason!r}")
+    priority = priority_for(reason=reason, priority=priority, sentiment=sentiment)
     with transaction.atomic():
+        before = _positions()
         handoff = (
             HandoffRequest.objects.select_for_update()
             .filter(conversation=conversation, status__in=HandoffRequest.OPEN_STATUSES)
             .first()
         )
+        created = False
         if handoff is not None:
+            fields = []
             if priority < handoff.priority:
+                _event(handoff, HandoffEvent.Kind.RAISED, reason=reason, old=handoff.priority)
                 handoff.priority = priority
-                handoff.save(update_fields=["priority"])
+                fields.append("priority")
+            if sentiment and sentiment != handoff.sentiment:
+                handoff.sentiment = sentiment[:16]
+                fields.append("sentiment")
+            if fields:
+                handoff.save(update_fields=fields)
         else:
             try:
                 with transaction.atomic():
                     handoff = HandoffRequest.objects.create(
-                        conversation=conversation, reason=reason, priority=priority
+                        conversation=conversation,
+                        reason=reason,
+                        priority=priority,
+                        sentiment=(sentiment or "")[:16],
+                        summary=_summary(conversation),
+                        after_hours=not selectors.agents_on_duty(now=now),
                     )
+                    _event(handoff, HandoffEvent.Kind.OPENED, reason=reason, priority=priority)
+                created = True
             except IntegrityError:
                 handoff = HandoffRequest.objects.get(
                     conversation=conversation, status__in=HandoffRequest.OPEN_STATUSES
@@ -58,10 +198,17 @@ def handoff_open(
         if conversation.status == Conversation.Status.BOT:
             conversation.status = Conversation.Status.WAITING
             conversation.save(update_fields=["status"])
-        status = "assigned" if handoff.status == HandoffRequest.Status.ASSIGNED else "queued"
-        payload = {"status": status, "priority": PRIORITY_NAMES[handoff.priority]}
-        if status == "queued":
-            payload["position"] = queue_position(handoff=handoff)
+        if handoff.status == HandoffRequest.Status.ASSIGNED:
+            payload: dict[str, Any] = {
+                "status": "assigned",
+                "priority": PRIORITY_NAMES[handoff.priority],
+            }
+        else:
+            payload = _queued_payload(
+                handoff,
+                queue_position(handoff=handoff),
+                selectors.wait_per_position_s(now=now),
+            )
         message_store(
             conversation=conversation,
             sender=Message.Sender.SYSTEM,
@@ -69,4 +216,261 @@ def handoff_open(
             reply_to=reply_to,
             payload=payload,
         )
+        if created and handoff.after_hours:
+            message_store(
+                conversation=conversation,
+                sender=Message.Sender.BOT,
+                text=_after_hours_text(conversation.language),
+                language=conversation.language,
+            )
+        _queue_push_on_commit(before)
     return handoff
+
+
+def _held(conversation_id: str, agent: AbstractBaseUser, *, lock: bool = True) -> HandoffRequest:
+    """The open request for this conversation if `agent` holds it; NOT_ASSIGNED otherwise
+    (also when the conversation does not exist, so ids cannot be probed)."""
+    rows = HandoffRequest.objects.select_related("conversation").filter(
+        conversation__public_id=conversation_id,
+        status=HandoffRequest.Status.ASSIGNED,
+        agent=agent,
+    )
+    handoff = (rows.select_for_update(of=("self",)) if lock else rows).first()
+    if handoff is None:
+        raise ChatError(ErrorCode.NOT_ASSIGNED)
+    return handoff
+
+
+def handoff_take(*, conversation_id: str, agent: AbstractBaseUser) -> HandoffRequest:
+    """Assign a waiting chat to the agent. The request row is locked and the update is
+    conditional on it still waiting, so of two agents taking at once exactly one gets
+    it; the agent's profile row is locked too, so parallel takes respect capacity.
+    Taking a chat one already holds is a no-op."""
+    from conversations.services import message_store
+
+    if not selectors.agent_is_allowed(agent):
+        raise ChatError(ErrorCode.NOT_ASSIGNED)
+    AgentProfile.objects.get_or_create(user=agent)
+    with transaction.atomic():
+        AgentProfile.objects.select_for_update().get(user=agent)
+        handoff = (
+            HandoffRequest.objects.select_for_update(of=("self",))
+            .select_related("conversation")
+            .filter(
+                conversation__public_id=conversation_id,
+                status__in=HandoffRequest.OPEN_STATUSES,
+            )
+            .first()
+        )
+        if handoff is None:
+            raise ChatError(ErrorCode.NOT_FOUND)
+        if handoff.status == HandoffRequest.Status.ASSIGNED:
+            if handoff.agent_id == agent.pk:
+                return handoff
+            raise ChatError(ErrorCode.ALREADY_TAKEN)
+        held = HandoffRequest.objects.filter(
+            agent=agent, status=HandoffRequest.Status.ASSIGNED
+        ).count()
+        if held >= selectors.agent_capacity(agent):
+            raise ChatError(ErrorCode.AT_CAPACITY)
+        before = _positions()
+        now = timezone.now()
+        taken = HandoffRequest.objects.filter(
+            pk=handoff.pk, status=HandoffRequest.Status.WAITING
+        ).update(status=HandoffRequest.Status.ASSIGNED, agent=agent, assigned_at=now)
+        if taken != 1:
+            raise ChatError(ErrorCode.ALREADY_TAKEN)
+        handoff.status, handoff.agent, handoff.assigned_at = (
+            HandoffRequest.Status.ASSIGNED,
+            agent,
+            now,
+        )
+        conversation = handoff.conversation
+        Conversation.objects.filter(pk=conversation.pk).update(status=Conversation.Status.AGENT)
+        conversation.status = Conversation.Status.AGENT
+        _event(handoff, HandoffEvent.Kind.ASSIGNED, actor=agent)
+        name = selectors.agent_display_name(agent)
+        message_store(
+            conversation=conversation,
+            sender=Message.Sender.SYSTEM,
+            kind=Message.Kind.HANDOFF,
+            payload={
+                "status": "assigned",
+                "priority": PRIORITY_NAMES[handoff.priority],
+                "agent": name,
+            },
+        )
+        metrics.handoff_wait_seconds.observe(max(0.0, (now - handoff.created_at).total_seconds()))
+        _queue_push_on_commit(before)
+        # Every console of this agent starts watching the chat.
+        broadcast_groups_on_commit(
+            [(agent_group(agent.pk), {"type": "watch", "conversation_id": conversation.public_id})]
+        )
+    return handoff
+
+
+def _end(
+    *,
+    conversation_id: str,
+    agent: AbstractBaseUser,
+    status: str,
+    conversation_status: str,
+    frame_status: str,
+    event: str,
+    note: str = "",
+) -> HandoffRequest:
+    from conversations.services import message_store
+
+    with transaction.atomic():
+        handoff = _held(conversation_id, agent)
+        now = timezone.now()
+        handoff.status = status
+        handoff.ended_at = now
+        fields = ["status", "ended_at"]
+        if note:
+            handoff.resolution_note = note
+            fields.append("resolution_note")
+        handoff.save(update_fields=fields)
+        conversation = handoff.conversation
+        Conversation.objects.filter(pk=conversation.pk).update(status=conversation_status)
+        conversation.status = conversation_status
+        _event(handoff, event, actor=agent, **({"note": note} if note else {}))
+        message_store(
+            conversation=conversation,
+            sender=Message.Sender.SYSTEM,
+            kind=Message.Kind.HANDOFF,
+            payload={"status": frame_status},
+        )
+        metrics.handoffs_ended_total.labels(outcome=status).inc()
+        _queue_push_on_commit({})
+    return handoff
+
+
+def handoff_release(*, conversation_id: str, agent: AbstractBaseUser) -> HandoffRequest:
+    """Give the chat back to the bot; the dialogue state is left as it was, so the bot
+    carries on where it stopped."""
+    return _end(
+        conversation_id=conversation_id,
+        agent=agent,
+        status=HandoffRequest.Status.RETURNED,
+        conversation_status=Conversation.Status.BOT,
+        frame_status="returned",
+        event=HandoffEvent.Kind.RETURNED,
+    )
+
+
+def handoff_close(
+    *, conversation_id: str, agent: AbstractBaseUser, note: str = ""
+) -> HandoffRequest:
+    """End the chat with a resolution note; the shopper is asked for a 1-5 rating."""
+    note = note.strip()
+    if len(note) > MAX_NOTE_CHARS:
+        raise ChatError(ErrorCode.TEXT_TOO_LONG)
+    return _end(
+        conversation_id=conversation_id,
+        agent=agent,
+        status=HandoffRequest.Status.RESOLVED,
+        conversation_status=Conversation.Status.CLOSED,
+        frame_status="closed",
+        event=HandoffEvent.Kind.RESOLVED,
+        note=note,
+    )
+
+
+AGENT_ID_PREFIX = "agent:"
+
+
+def agent_message_send(
+    *, conversation_id: str, agent: AbstractBaseUser, text: str, client_msg_id: str
+) -> Message:
+    """Store an agent's message in a chat they hold; the shopper sees it live with the
+    agent's name. Idempotent per client_msg_id (a resend gets the stored message)."""
+    from conversations.services import message_store
+
+    stored_id = AGENT_ID_PREFIX + client_msg_id
+    with transaction.atomic():
+        handoff = _held(conversation_id, agent)
+        conversation = handoff.conversation
+        existing = Message.objects.filter(
+            conversation=conversation, client_msg_id=stored_id, sender=Message.Sender.AGENT
+        ).first()
+        if existing is not None:
+            return existing
+        return message_store(
+            conversation=conversation,
+            sender=Message.Sender.AGENT,
+            text=text,
+            client_msg_id=stored_id,
+            language=conversation.language,
+            payload={"agent": selectors.agent_display_name(agent)},
+        )
+
+
+def agent_typing(*, conversation_id: str, agent: AbstractBaseUser) -> None:
+    """Tell the shopper the agent is typing (not stored: it only matters now)."""
+    handoff = _held(conversation_id, agent, lock=False)
+    name = selectors.agent_display_name(agent)
+    broadcast_groups_on_commit(
+        [(handoff.conversation.group_name, {"type": "typing", "agent": name})]
+    )
+
+
+def _contact_in(text: str) -> str:
+    found = PHONE.search(text) or EMAIL.search(text)
+    return found.group(0) if found else ""
+
+
+def _message_taken_text(lang: str, contact: str) -> str:
+    if contact:
+        if lang == "zh":
+            return f"已收到您的留言，客服上班后会通过 {contact} 联系您。"
+        return f"Got your message. An agent will contact you at {contact} once they are in."
+    if lang == "zh":
+        return "已记下您的留言。请再留下手机号或邮箱，方便客服联系您。"
+    return "I've noted your message. Please also leave a phone number or email address."
+
+
+def after_hours_messages_take(*, messages: Sequence[Message]) -> set[int]:
+    """Outside agent hours, a waiting shopper's messages are the message for the morning:
+    each one is added to the request (with the contact it holds) and acknowledged by
+    the bot until a contact is known. Returns the ids taken this way (the bot's usual
+    reply is not made for them)."""
+    from conversations.services import message_store
+
+    waiting = [m for m in messages if m.conversation.status == Conversation.Status.WAITING]
+    if not waiting:
+        return set()
+    handoffs = {
+        h.conversation_id: h
+        for h in HandoffRequest.objects.filter(
+            conversation_id__in={m.conversation_id for m in waiting},
+            status=HandoffRequest.Status.WAITING,
+            after_hours=True,
+            contact="",
+        )
+    }
+    taken: set[int] = set()
+    for message in sorted(waiting, key=lambda m: (m.conversation_id, m.seq)):
+        handoff = handoffs.get(message.conversation_id)
+        if handoff is None or handoff.contact:
+            continue
+        contact = _contact_in(message.text)
+        try:
+            with transaction.atomic():
+                handoff.left_message = "\n".join(filter(None, [handoff.left_message, message.text]))
+                handoff.contact = contact[:120]
+                handoff.save(update_fields=["left_message", "contact"])
+                _event(handoff, HandoffEvent.Kind.MESSAGE_LEFT, seq=message.seq, contact=contact)
+                message_store(
+                    conversation=message.conversation,
+                    sender=Message.Sender.BOT,
+                    text=_message_taken_text(message.conversation.language, contact),
+                    reply_to=message,
+                    language=message.conversation.language,
+                )
+                _queue_push_on_commit({})
+        except IntegrityError:  # answered meanwhile (a redelivered task)
+            handoff.refresh_from_db()
+            continue
+        taken.add(message.pk)
+    return taken

@@ -1,3 +1,10 @@
 """HTTP routes of the handoff app."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from handoff import views
+
+app_name = "handoff"
+urlpatterns = [
+    path("handoff/console/", views.console, name="console"),
+]

@@ -63,6 +63,9 @@
       queuedPos: "已为您转接人工客服，前面还有 {n} 位",
       queuedBar: "排队中 · 第 {n} 位",
       queuedBarNoPos: "正在为您转接人工客服…",
+      queuedWait: "预计等待约 {m} 分钟",
+      afterHoursBar: "非人工服务时间 · 已为您排队，第 {n} 位",
+      agentTyping: "{agent} 正在输入…",
       assigned: "人工客服已接入",
       returned: "已转回智能助手为您服务",
       closed: "本次人工服务已结束",
@@ -116,6 +119,9 @@
       queuedPos: "We are connecting you to a human agent; {n} ahead of you",
       queuedBar: "In the queue · position {n}",
       queuedBarNoPos: "Connecting you to a human agent…",
+      queuedWait: "about {m} min",
+      afterHoursBar: "Agents are offline · you are number {n} for the morning",
+      agentTyping: "{agent} is typing…",
       assigned: "A human agent has joined",
       returned: "You are back with the assistant",
       closed: "The agent has ended this chat",
@@ -724,7 +730,9 @@
     if (status === "queued") {
       return typeof frame.position === "number" ? t("queuedPos", { n: frame.position }) : t("queued");
     }
-    if (status === "assigned") return t("assigned");
+    if (status === "assigned") {
+      return frame.agent ? t("withAgent", { agent: String(frame.agent) }) : t("assigned");
+    }
     if (status === "returned") return t("returned");
     if (status === "closed") return t("closed");
     return String(status || "");
@@ -738,10 +746,19 @@
     var bar = ui.handoffBar;
     bar.setAttribute("data-status", String(frame.status || ""));
     if (frame.status === "queued") {
-      bar.textContent = typeof frame.position === "number" ? t("queuedBar", { n: frame.position }) : t("queuedBarNoPos");
+      var text;
+      if (typeof frame.position !== "number") text = t("queuedBarNoPos");
+      else if (frame.after_hours) text = t("afterHoursBar", { n: frame.position });
+      else text = t("queuedBar", { n: frame.position });
+      if (!frame.after_hours && typeof frame.wait_s === "number" && frame.wait_s > 0) {
+        text += " · " + t("queuedWait", { m: Math.max(1, Math.round(frame.wait_s / 60)) });
+      }
+      bar.textContent = text;
+      bar.setAttribute("data-position", typeof frame.position === "number" ? String(frame.position) : "");
       bar.hidden = false;
     } else if (frame.status === "assigned") {
-      bar.textContent = t("assigned");
+      if (frame.agent) state.agentName = String(frame.agent);
+      bar.textContent = frame.agent ? t("withAgent", { agent: String(frame.agent) }) : t("assigned");
       bar.hidden = false;
     } else {
       bar.hidden = true;
@@ -811,6 +828,28 @@
     }
   }
 
+  /** The agent is typing: show the dots with the agent's name for a few seconds. */
+  var agentTypingTimer = null;
+
+  function onAgentTyping(frame) {
+    if (state.handoff !== "assigned") return;
+    var name = String(frame.agent || "") || state.agentName || t("agentName");
+    ui.typing.setAttribute("data-agent", name);
+    ui.typing.setAttribute("aria-label", t("agentTyping", { agent: name }));
+    ui.typing.setAttribute("title", t("agentTyping", { agent: name }));
+    ui.typing.classList.add("csbot-typing-agent");
+    ui.typing.hidden = false;
+    scrollDown(false);
+    if (agentTypingTimer) clearTimeout(agentTypingTimer);
+    agentTypingTimer = setTimeout(function () {
+      agentTypingTimer = null;
+      ui.typing.classList.remove("csbot-typing-agent");
+      ui.typing.removeAttribute("data-agent");
+      ui.typing.setAttribute("aria-label", t("typing"));
+      updateTyping();
+    }, 4000);
+  }
+
   // ---------------------------------------------------------------- frames
 
   function handleFrame(frame) {
@@ -829,6 +868,8 @@
         return onHandoff(frame);
       case "order_update":
         return onOrderUpdate(frame);
+      case "typing":
+        return onAgentTyping(frame);
       case "error":
         return onError(frame);
       default:
@@ -971,7 +1012,8 @@
     if (at !== -1) state.inflight.splice(at, 1);
     if (!seq) return;
     var entry = settlePending(id, seq);
-    if (entry && !answered(seq)) {
+    // With an agent there is no bot reply to wait for: no dots until the agent types.
+    if (entry && !answered(seq) && state.handoff !== "assigned") {
       state.waiting[seq] = true;
       updateTyping();
     }
@@ -1011,6 +1053,11 @@
   function onHandoff(frame) {
     var seq = Number(frame.seq);
     if (seq && state.rendered[seq]) return;
+    if (!seq) {
+      // A live queue update (place, wait): not stored, so it only refreshes the bar.
+      if (state.handoff === "queued" && frame.status === "queued") applyHandoff(frame);
+      return;
+    }
     var node = renderSystem(handoffText(frame), "csbot-handoff-note");
     node.setAttribute("data-status", String(frame.status || ""));
     if (seq) {
