@@ -135,12 +135,34 @@ def _demo_user_seed(
     return user
 
 
+# What managers need beyond the catalog: the dashboard's one-click paths (an FAQ entry,
+# a training example), the answer review list and the alert history.
+GROUP_OPS_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
+    "managers": [
+        ("catalog", "view_faqentry"),
+        ("catalog", "add_faqentry"),
+        ("catalog", "change_faqentry"),
+        ("intents", "view_trainingexample"),
+        ("intents", "add_trainingexample"),
+        ("intents", "change_trainingexample"),
+        ("ops", "view_reviewitem"),
+        ("ops", "change_reviewitem"),
+        ("ops", "view_alertevent"),
+        ("ops", "view_webhookdelivery"),
+    ],
+}
+
+
 def _demo_groups_seed() -> dict[str, Group]:
     groups = {}
     for name, codenames in demo_data.GROUP_CATALOG_PERMISSIONS.items():
         group, _ = Group.objects.get_or_create(name=name)
         perms = Permission.objects.filter(content_type__app_label="catalog", codename__in=codenames)
         group.permissions.add(*perms)
+        for app_label, codename in GROUP_OPS_PERMISSIONS.get(name, []):
+            group.permissions.add(
+                *Permission.objects.filter(content_type__app_label=app_label, codename=codename)
+            )
         groups[name] = group
     return groups
 

@@ -235,9 +235,14 @@ def unresolved_top(*, start: datetime, end: datetime, limit: int = 10) -> list[d
         key = " ".join(text.lower().split())[:300]
         counts[key] += 1
         shown.setdefault(key, (text.strip()[:300], lang or "zh"))
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+    return [{"question": shown[key][0], "lang": shown[key][1], "count": n} for key, n in ranked]
+
+
+def _ranked(counts: Counter[str]) -> list[dict[str, Any]]:
+    """Most first; ties by name, so the order never depends on row order."""
     return [
-        {"question": shown[key][0], "lang": shown[key][1], "count": n}
-        for key, n in counts.most_common(limit)
+        {"intent": k, "count": v} for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     ]
 
 
@@ -284,8 +289,8 @@ def dashboard_compute(*, window: str, now: datetime | None = None) -> Dashboard:
         end=end.isoformat(),
         headline=headline_compute(start=start, end=end),
         series=_series(start=start, end=end, bucket=bucket, replies=replies, shopper=shopper),
-        intents=[{"intent": k, "count": v} for k, v in intents.most_common()],
-        intents_level1=[{"intent": k, "count": v} for k, v in level1.most_common()],
+        intents=_ranked(intents),
+        intents_level1=_ranked(level1),
         unresolved=unresolved_top(start=start, end=end),
         arms=arms_compare(replies),
         alerts=[asdict(a) for a in alerts_active(now=end)],

@@ -65,9 +65,10 @@ def secret():
 @pytest.fixture
 def bob_chat():
     """Bob's open chat, so the push has somewhere to go."""
+    from django.contrib.auth import get_user_model
+
     from conversations.identity import Shopper
     from conversations.services import conversation_open
-    from django.contrib.auth import get_user_model
 
     bob = get_user_model().objects.get(username="bob")
     return conversation_open(
