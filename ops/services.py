@@ -334,13 +334,17 @@ def retrain_no_worse(*, new: dict, old: dict | None) -> tuple[bool, str]:
     if old is None:
         return True, "no active model"
     worse = [
-        f"{key} {new.get(key, 0):.4f} < {old[key]:.4f}"
+        f"{key} {_fmt(new.get(key))} < {_fmt(old[key])}"
         for key in RETRAIN_GUARDS
         if old.get(key) is not None and (new.get(key) is None or new[key] < old[key])
     ]
     if worse:
         return False, "worse: " + ", ".join(worse)
     return True, "no held-out figure is worse"
+
+
+def _fmt(value: float | None) -> str:
+    return "missing" if value is None else f"{value:.4f}"
 
 
 # --- Alerts ---------------------------------------------------------------------
