@@ -74,3 +74,32 @@ handoffs_ended_total = Counter(
     "csbot_handoffs_ended_total", "Handoffs ended by an agent, by outcome.", ["outcome"]
 )
 csat_scores_total = Counter("csbot_csat_scores_total", "CSAT answers, by score.", ["score"])
+images_total = Counter(
+    "csbot_images_total",
+    "Chat pictures: received, then read with an outcome (order, product, text, nothing).",
+    ["outcome"],
+)
+image_stage_seconds = Histogram(
+    "csbot_image_stage_seconds",
+    "Time spent reading a chat picture, by stage (ocr, search).",
+    ["stage"],
+    buckets=LATENCY_BUCKETS,
+)
+
+# --- safety and privacy (safety app) ---
+safety_hits_total = Counter(
+    "csbot_safety_hits_total",
+    "Banned-word hits, by source (shopper/bot/agent), action taken and category.",
+    ["source", "action", "category"],
+)
+pii_masked_total = Counter(
+    "csbot_pii_masked_total", "Pieces of personal data masked, by kind.", ["kind"]
+)
+sentiment_total = Counter(
+    "csbot_sentiment_total", "Shopper messages scored, by sentiment label.", ["label"]
+)
+privacy_deletions_total = Counter(
+    "csbot_privacy_deletions_total",
+    "Chat data deletions: shopper or operator requests, and conversations removed by retention.",
+    ["kind"],
+)

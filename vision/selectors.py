@@ -1,0 +1,32 @@
+"""Reads for pictures in chat: who may see a stored picture."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+from conversations.identity import Shopper
+from vision.models import ChatImage
+
+AGENTS_GROUP = "agents"
+
+
+def image_get_visible(
+    *, public_id: str, shopper: Shopper | None, user: AbstractBaseUser | AnonymousUser | None
+) -> ChatImage | None:
+    """The picture if this visitor owns its conversation (same rules as the chat) or the
+    user is an agent or a superuser; None otherwise, whether or not it exists."""
+    image = ChatImage.objects.select_related("conversation").filter(public_id=public_id).first()
+    if image is None:
+        return None
+    conversation = image.conversation
+    if (
+        user is not None
+        and user.is_authenticated
+        and (user.is_superuser or user.groups.filter(name=AGENTS_GROUP).exists())
+    ):
+        return image
+    if shopper is None:
+        return None
+    if conversation.user_id is not None:
+        return image if shopper.user_id == conversation.user_id else None
+    return image if conversation.visitor_id == shopper.visitor_id else None
