@@ -158,16 +158,32 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = os.environ.get("REDIS_URL", "")
 
 if REDIS_URL:
+    # "pubsub" (default): Redis pub/sub, one PUBLISH per group send and no polling;
+    # frames reach whoever listens at that moment, which is all the chat needs (the
+    # database is the record, and a client that missed frames resumes from it).
+    # "core": channels_redis's list-based layer, which holds frames for a short
+    # while for a consumer that is not reading yet, at several round trips a frame.
+    CSBOT_CHANNEL_LAYER = os.environ.get("CSBOT_CHANNEL_LAYER", "pubsub")
+    if CSBOT_CHANNEL_LAYER not in ("pubsub", "core"):
+        raise ImproperlyConfigured("CSBOT_CHANNEL_LAYER must be pubsub or core")
+    _layer_prefix = os.environ.get("CSBOT_CHANNEL_PREFIX", "csbot")
     CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                "hosts": [REDIS_URL],
-                "prefix": os.environ.get("CSBOT_CHANNEL_PREFIX", "csbot"),
-                "capacity": 1000,
-                "expiry": 30,
-            },
-        }
+        "default": (
+            {
+                "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+                "CONFIG": {"hosts": [REDIS_URL], "prefix": _layer_prefix},
+            }
+            if CSBOT_CHANNEL_LAYER == "pubsub"
+            else {
+                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "CONFIG": {
+                    "hosts": [REDIS_URL],
+                    "prefix": _layer_prefix,
+                    "capacity": 1000,
+                    "expiry": 30,
+                },
+            }
+        )
     }
     CACHES = {
         "default": {
@@ -198,6 +214,10 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# With late acks, a worker that loses the broker connection cancels its running tasks
+# (they are redelivered) instead of finishing them and acking on a dead channel.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "conversations.reply_generate": {"queue": "inference"},
@@ -314,6 +334,54 @@ CSBOT_AGENT_CAPACITY = env_int("CSBOT_AGENT_CAPACITY", 3)
 CSBOT_HANDOFF_WAIT_PER_POSITION_S = env_int("CSBOT_HANDOFF_WAIT_PER_POSITION_S", 90)
 
 # --- Safety and privacy: PII, banned words, sentiment, data rights (safety app)
+
+# Anger (0..1, safety.sentiment) at or above this makes a message "angry"; then
+# "priority" raises the handoff's priority, "handoff" hands the chat to a human now,
+# "off" only records it.
+CSBOT_ANGER_THRESHOLD = env_float("CSBOT_ANGER_THRESHOLD", 0.5)
+CSBOT_ANGER_ACTION = os.environ.get("CSBOT_ANGER_ACTION", "priority")
+if CSBOT_ANGER_ACTION not in {"priority", "handoff", "off"}:
+    raise ImproperlyConfigured("CSBOT_ANGER_ACTION must be priority, handoff or off.")
+# Conversations idle for longer than this many days are deleted daily (0 keeps them).
+CSBOT_RETENTION_DAYS = env_int("CSBOT_RETENTION_DAYS", 180)
+# Key for the irreversible user/visitor ids in logs (HMAC-SHA256); SECRET_KEY when unset.
+CSBOT_LOG_HASH_KEY = os.environ.get("CSBOT_LOG_HASH_KEY", "")
+# Privacy export/delete requests per visitor per minute.
+CSBOT_PRIVACY_REQUESTS_PER_MINUTE = env_int("CSBOT_PRIVACY_REQUESTS_PER_MINUTE", 10)
+CELERY_BEAT_SCHEDULE["privacy-retention"] = {
+    "task": "safety.retention_purge",
+    "schedule": 24 * 60 * 60.0,
+}
+CELERY_TASK_ROUTES["safety.retention_purge"] = {"queue": "default"}
+# Content security policy (django-csp): scripts, styles and connections from this site
+# only (the widget's WebSocket included), no inline script, no framing. GraphiQL's page
+# loads its scripts from a CDN, so /graphql/ is left out of the policy.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "csp.middleware.CSPMiddleware",
+)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("csp.middleware.CSPMiddleware") + 1,
+    "safety.middleware.PermissionsPolicyMiddleware",
+)
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/graphql/"],
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'", "ws:", "wss:"] if DEBUG else ["'self'", "wss:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# CSRF failures on /api/ paths answer JSON like every other API error.
+CSRF_FAILURE_VIEW = "safety.api.csrf_failure"
 
 # --- Inference: LLM backends, deadlines, batching, A/B experiments ---------
 
