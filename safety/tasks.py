@@ -1,0 +1,12 @@
+"""Celery edge of the safety app: the daily retention purge."""
+
+from celery import shared_task
+
+from safety import services
+
+
+@shared_task(name="safety.retention_purge", queue="default", acks_late=True)
+def retention_purge_task() -> int:
+    """Delete conversations idle past CSBOT_RETENTION_DAYS (idempotent: a rerun finds
+    nothing more to delete)."""
+    return services.retention_purge()
