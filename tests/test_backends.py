@@ -27,7 +27,10 @@ SERVICES_RUN = os.environ.get("CSBOT_TEST_RUN") == "services"
 @pytest.mark.skipif(not SERVICES_RUN, reason="only meaningful in the services run of make test")
 def test_services_run_really_uses_redis_and_postgresql():
     assert connection.vendor == "postgresql"
-    assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "channels_redis.core.RedisChannelLayer"
+    assert (
+        settings.CHANNEL_LAYERS["default"]["BACKEND"]
+        == "channels_redis.pubsub.RedisPubSubChannelLayer"
+    )
     assert settings.CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache"
     assert celery_app.conf.broker_url.startswith("redis://")
     cache.set("probe", "ok", 5)

@@ -545,6 +545,7 @@ LOGGING = {
 def describe_mode(conf) -> str:
     """One line naming each integration's mode, logged at startup."""
     db = conf.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
-    layer = "redis" if conf.REDIS_URL else "in-memory"
+    layer = f"redis-{conf.CSBOT_CHANNEL_LAYER}" if conf.REDIS_URL else "in-memory"
+    cache = "redis" if conf.REDIS_URL else "in-memory"
     celery = "eager (in-process)" if conf.CELERY_TASK_ALWAYS_EAGER else "broker"
-    return f"database={db} channel_layer={layer} cache={layer} celery={celery} debug={conf.DEBUG}"
+    return f"database={db} channel_layer={layer} cache={cache} celery={celery} debug={conf.DEBUG}"

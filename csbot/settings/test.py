@@ -11,3 +11,6 @@ WHITENOISE_AUTOREFRESH = True
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 # Close connections after each sync call so test databases can be dropped.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+# Two suites running at once against one PostgreSQL server need their own test database.
+if os.environ.get("CSBOT_TEST_DB_NAME"):  # noqa: F405
+    DATABASES["default"].setdefault("TEST", {})["NAME"] = os.environ["CSBOT_TEST_DB_NAME"]  # noqa: F405
