@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import io
 import logging
-import re
 import secrets
 import struct
 import time
-from collections.abc import Callable
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,17 +57,6 @@ THUMBNAIL_SIDE = 320
 CHAT_DIR = "chat-images"
 PRODUCT_DIR = "product-images"
 
-# Personal data masked in OCR text and painted over in the stored picture: mainland
-# mobile numbers (the first three and last four digits stay, as receipts print them),
-# 18-digit ID numbers, e-mail addresses.
-PII_PATTERNS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
-    (
-        re.compile(r"(?<!\d)(?:\+?86[\s-]?)?(1[3-9]\d)[\s-]?\d{4}[\s-]?(\d{4})(?!\d)"),
-        lambda m: f"{m.group(1)}****{m.group(2)}",
-    ),
-    (re.compile(r"(?<!\d)\d{6}(?:19|20)\d{9}[\dXx](?!\d)"), lambda m: "*" * 18),
-    (re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"), lambda m: "***@***"),
-]
 # A picture with this many letters that names no product is taken for a document and
 # must look this much like a product picture to be taken for one.
 DOCUMENT_LETTERS = 12
@@ -112,8 +100,18 @@ def image_validate(*, data: bytes) -> CleanImage:
         raise ImageError(
             ImageErrorCode.IMAGE_TOO_LARGE, mb=settings.CSBOT_IMAGE_MAX_BYTES // (1024 * 1024)
         )
+    too_many_pixels = ImageError(
+        ImageErrorCode.IMAGE_TOO_MANY_PIXELS,
+        mp=round(settings.CSBOT_IMAGE_MAX_PIXELS / 1_000_000),
+        side=settings.CSBOT_IMAGE_MAX_SIDE,
+    )
     try:
-        opened = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
+        with warnings.catch_warnings():
+            # Our own limit (below) is lower than Pillow's warning level.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            opened = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
+    except Image.DecompressionBombError as exc:  # Pillow's hard limit, far above ours
+        raise too_many_pixels from exc
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise ImageError(ImageErrorCode.UNSUPPORTED_IMAGE) from exc
     with opened:
@@ -123,11 +121,7 @@ def image_validate(*, data: bytes) -> CleanImage:
             width * height > settings.CSBOT_IMAGE_MAX_PIXELS
             or max(width, height) > settings.CSBOT_IMAGE_MAX_SIDE
         ):
-            raise ImageError(
-                ImageErrorCode.IMAGE_TOO_MANY_PIXELS,
-                mp=round(settings.CSBOT_IMAGE_MAX_PIXELS / 1_000_000),
-                side=settings.CSBOT_IMAGE_MAX_SIDE,
-            )
+            raise too_many_pixels
         source_format = opened.format
         try:
             opened.load()
@@ -238,16 +232,16 @@ class Reading:
     search_s: float = 0.0
 
 
-def ocr_text_screen(*, text: str) -> tuple[str, bool]:
-    """Mask personal data in text read from a picture; returns the text and whether
-    anything was masked. Hook for the safety app: its typed-text rules (PII masking,
-    banned words) belong here too once it exposes them, so pictures and typed text
-    are screened alike. The pipeline text goes through `message_receive` and so gets
-    the pipeline's own screening as well."""
-    masked = text
-    for pattern, replace in PII_PATTERNS:
-        masked = pattern.sub(replace, masked)
-    return masked, masked != text
+def ocr_text_screen(*, text: str, language: str) -> tuple[str, str]:
+    """The typed-text rules applied to a line read from a picture (safety.services):
+    returns (masked, for_pipeline). `masked` has banned words and personal data
+    hidden: the only form stored or shown to agents. `for_pipeline` has personal data
+    hidden but banned words intact, so the pipeline's own screening refuses or masks
+    them exactly as it would have had the shopper typed them."""
+    from safety.services import input_screen, pii_mask
+
+    screen = input_screen(text=text, language=language, record=False)
+    return screen.masked, pii_mask(text, language)
 
 
 def image_read(*, image: Image.Image, language: str) -> Reading:
@@ -256,15 +250,19 @@ def image_read(*, image: Image.Image, language: str) -> Reading:
     ocr = ocr_read(image)
     reading.ocr_s = ocr.seconds
     masked_lines: list[OcrLine] = []
+    pipeline_lines: list[str] = []
     for line in ocr.lines:
-        text, had_pii = ocr_text_screen(text=line.text)
-        if had_pii:
+        masked, for_pipeline = ocr_text_screen(text=line.text, language=language)
+        if masked != line.text:
             reading.pii_boxes.append(line.box)
-        masked_lines.append(OcrLine(text=text, score=line.score, box=line.box))
+        masked_lines.append(OcrLine(text=masked, score=line.score, box=line.box))
+        pipeline_lines.append(for_pipeline)
     reading.lines = masked_lines
     reading.text = "\n".join(line.text for line in masked_lines)
-    norm = normalize(" ".join(line.text for line in masked_lines))
-    reading.order_nos = list(dict.fromkeys("DD" + m.group(1) for m in ORDER_NO.finditer(norm)))
+    # Order numbers are not personal data; they are read from the text as it was.
+    raw = normalize(" ".join(line.text for line in ocr.lines))
+    reading.order_nos = list(dict.fromkeys("DD" + m.group(1) for m in ORDER_NO.finditer(raw)))
+    norm = normalize(" ".join(pipeline_lines))
 
     started = time.perf_counter()
     reading.match = product_search(image=image, text=norm)
@@ -279,9 +277,11 @@ def image_read(*, image: Image.Image, language: str) -> Reading:
         reading.outcome = ChatImage.Outcome.PRODUCT
         product = Product.objects.get(sku=reading.match["sku"])
         reading.pipeline_text = product.name(language)
-    elif _meaningful(reading.text):
+    elif _meaningful(norm):
         reading.outcome = ChatImage.Outcome.TEXT
-        reading.pipeline_text = " ".join(reading.text.split())[: settings.CSBOT_MAX_TEXT_CHARS]
+        reading.pipeline_text = " ".join(" ".join(pipeline_lines).split())[
+            : settings.CSBOT_MAX_TEXT_CHARS
+        ]
     return reading
 
 
