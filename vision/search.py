@@ -139,8 +139,10 @@ class ClipEmbedder(Embedder):
         inputs = self.processor(images=rgb, return_tensors="pt")
         with self._torch.no_grad():
             features = self.model.get_image_features(pixel_values=inputs["pixel_values"])
-        if not isinstance(features, self._torch.Tensor):  # some versions return an output object
-            features = features.image_embeds if hasattr(features, "image_embeds") else features[0]
+        if not isinstance(features, self._torch.Tensor):
+            # transformers 5 returns the vision output with the projected embedding as
+            # its pooler output; 4.x returned the tensor itself.
+            features = features.pooler_output
         vectors = features.float().numpy()
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
