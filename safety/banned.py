@@ -72,13 +72,14 @@ class Matcher:
         if not self.size or not text:
             return []
         sk = skeleton(text)
+        counts = sk.counts
         hits: list[Hit] = []
         for end, (length, entries) in self.automaton.iter(sk.text):
             first = end - length + 1
             for entry in entries:
-                if not _runs_cover(sk.counts, first, entry.counts):
+                if not _runs_cover(counts, first, entry.counts):
                     continue
-                start, stop = sk.starts[first], sk.ends[end]
+                start, stop = sk.span(first, end, entry.counts[0], entry.counts[-1])
                 if entry.latin and not _on_word_boundary(text, start, stop):
                     continue
                 hits.append(Hit(entry.word, entry.category, entry.action, start, stop))

@@ -8,7 +8,8 @@ folded text is the same span on the original: what PII detection needs.
 through NFKC, loses its accents (NFD, combining marks dropped), is case-folded and
 converted from traditional to simplified Chinese (OpenCC `t2s`); separators
 (spaces, punctuation, symbols, emoji, zero-width and other format or control
-characters) disappear; runs of one character collapse to one, their lengths kept.
+characters) disappear; runs of one character collapse to one, with the original
+index of each letter in the run kept.
 Each skeleton character remembers the original span it came from, so a match can
 be masked in the text the shopper wrote.
 """
@@ -70,21 +71,36 @@ def _char_skeleton(ch: str) -> str:
 
 @dataclass(frozen=True)
 class Skeleton:
-    """Collapsed matching form: `text[i]` occurred `counts[i]` times in a row, and came
-    from `original[starts[i]:ends[i]]`."""
+    """Collapsed matching form: `text[i]` occurred `len(positions[i])` times in a row
+    (separators between them ignored), at those indexes of the original text."""
 
     text: str
-    counts: tuple[int, ...]
-    starts: tuple[int, ...]
-    ends: tuple[int, ...]
+    positions: tuple[tuple[int, ...], ...]
+
+    @property
+    def counts(self) -> tuple[int, ...]:
+        return tuple(len(p) for p in self.positions)
+
+    def span(self, first: int, last: int, needed_first: int, needed_last: int) -> tuple[int, int]:
+        """The original span of skeleton runs first..last, where the word needs
+        `needed_first` letters of the first run and `needed_last` of the last: the run's
+        extra letters count only when they touch the word ("fffuck" is all masked, but
+        "yuan ngrn" keeps the n of "yuan" out of "ngrn")."""
+        head = self.positions[first]
+        i = len(head) - needed_first
+        while i > 0 and head[i - 1] == head[i] - 1:
+            i -= 1
+        tail = self.positions[last]
+        j = needed_last - 1
+        while j + 1 < len(tail) and tail[j + 1] == tail[j] + 1:
+            j += 1
+        return head[i], tail[j] + 1
 
 
 def skeleton(text: str) -> Skeleton:
     """The evasion-resistant form of `text` (see the module docstring)."""
     chars: list[str] = []
-    counts: list[int] = []
-    starts: list[int] = []
-    ends: list[int] = []
+    positions: list[list[int]] = []
     for index, ch in enumerate(text):
         if ch.isascii():
             if ch.isalnum():
@@ -97,14 +113,11 @@ def skeleton(text: str) -> Skeleton:
                 continue
         for c in out:
             if chars and chars[-1] == c:
-                counts[-1] += 1
-                ends[-1] = index + 1
+                positions[-1].append(index)
             else:
                 chars.append(c)
-                counts.append(1)
-                starts.append(index)
-                ends.append(index + 1)
-    return Skeleton("".join(chars), tuple(counts), tuple(starts), tuple(ends))
+                positions.append([index])
+    return Skeleton("".join(chars), tuple(tuple(p) for p in positions))
 
 
 def pattern_skeleton(word: str) -> tuple[str, tuple[int, ...]]:
