@@ -32,7 +32,7 @@ def test_metrics_expose_csbot_series_after_a_chat(client, demo_store):
 def test_dockerfile_is_multistage_non_root_with_healthcheck_running_daphne():
     text = (ROOT / "Dockerfile").read_text()
     stages = re.findall(r"^FROM \S+ AS (\w+)", text, re.M)
-    assert stages == ["build", "runtime"]
+    assert stages == ["assets", "build", "runtime"]  # Chart.js (npm), Python deps, runtime
     runtime = text.split("AS runtime", 1)[1]
     assert re.search(r"^USER csbot$", runtime, re.M)
     assert re.search(r"^HEALTHCHECK .*", runtime, re.M)
