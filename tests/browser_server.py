@@ -98,31 +98,55 @@ def _tail(path: Path, chars: int = 4000) -> str:
 
 
 @contextlib.contextmanager
-def running_server() -> Iterator[str]:
+def running_server(*, env_extra: dict[str, str] | None = None) -> Iterator[str]:
     """Migrate, seed and serve a throwaway store; yield its base URL."""
+    with running_servers(1, env_extra=env_extra) as (url,):
+        yield url
+
+
+@contextlib.contextmanager
+def running_servers(
+    count: int,
+    *,
+    env_extra: dict[str, str] | None = None,
+    database_url: str | None = None,
+) -> Iterator[list[str]]:
+    """Migrate, seed and serve one throwaway store from `count` Daphne processes; yield
+    their base URLs. They share the store: a SQLite file in a temp dir, or the database
+    at `database_url`. `env_extra` reaches every process (e.g. REDIS_URL and a channel
+    prefix, so the processes share one Redis channel layer)."""
     var_dir = Path(tempfile.mkdtemp(prefix="csbot-browser-"))
     env = server_env(var_dir)
-    log_path = var_dir / "daphne.log"
-    proc = None
+    env.update(env_extra or {})
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    procs: list[tuple[subprocess.Popen, Path]] = []
     try:
         _manage(env, "migrate", "--noinput", "-v", "0")
         _manage(env, "seed_demo", "-v", "0")
-        port = free_port()
-        with log_path.open("wb") as log:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
-                + ["csbot.asgi:application"],
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        url = f"http://127.0.0.1:{port}"
-        _wait_healthy(url, proc, log_path)
-        yield url
+        urls = []
+        for index in range(count):
+            port = free_port()
+            log_path = var_dir / f"daphne-{index}.log"
+            with log_path.open("wb") as log:
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
+                    + ["csbot.asgi:application"],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            procs.append((proc, log_path))
+            urls.append(f"http://127.0.0.1:{port}")
+        for url, (proc, log_path) in zip(urls, procs, strict=True):
+            _wait_healthy(url, proc, log_path)
+        yield urls
     finally:
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
+        for proc, _ in procs:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc, _ in procs:
             try:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
