@@ -1,8 +1,14 @@
-"""Reads of the shop's records. Order reads always go through an ownership check."""
+"""Reads of the shop's records. Order reads always go through an ownership check.
+
+`CSBOT_CATALOG_BACKEND=remote` answers the product and order reads below from a
+shop's own GraphQL store (catalog/remote.py) instead of this database; callers see
+the same model types either way (unsaved instances from the remote store).
+"""
 
 import threading
 import time
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.cache import cache
 from django.db.models import QuerySet
@@ -10,7 +16,17 @@ from django.db.models import QuerySet
 from catalog.models import Order, Product, StorePolicy
 
 
-def product_list(*, search: str | None = None, first: int | None = None) -> QuerySet[Product]:
+def _remote() -> bool:
+    return settings.CSBOT_CATALOG_BACKEND == "remote"
+
+
+def product_list(
+    *, search: str | None = None, first: int | None = None
+) -> QuerySet[Product] | list[Product]:
+    if _remote():
+        from catalog.remote import remote_product_list
+
+        return remote_product_list(search=search, first=first)
     qs = Product.objects.filter(is_active=True)
     if search:
         from django.db.models import Q
@@ -27,6 +43,10 @@ def product_list(*, search: str | None = None, first: int | None = None) -> Quer
 
 
 def product_get(*, sku: str) -> Product | None:
+    if _remote():
+        from catalog.remote import remote_product_get
+
+        return remote_product_get(sku=sku)
     return Product.objects.filter(sku__iexact=sku, is_active=True).first()
 
 
@@ -43,6 +63,12 @@ def policies_data(*, keys: list[str]) -> dict[str, dict]:
 def order_get_unchecked(*, order_no: str) -> Order | None:
     """For services that run their own ownership check (verification). Never render
     the result to anyone who has not passed that check."""
+    if _remote():
+        from catalog.remote import remote_order_overlay
+
+        order = Order.objects.select_related("user").filter(order_no__iexact=order_no.strip())
+        order = order.first()
+        return remote_order_overlay(order) if order is not None else None
     return (
         Order.objects.select_related("shipment", "user")
         .prefetch_related("items__product")
@@ -72,7 +98,12 @@ def order_for_viewer(
     return None
 
 
-def orders_for_user(*, user: AbstractBaseUser) -> QuerySet[Order]:
+def orders_for_user(*, user: AbstractBaseUser) -> QuerySet[Order] | list[Order]:
+    if _remote():
+        from catalog.remote import remote_order_overlay
+
+        found = (remote_order_overlay(o) for o in Order.objects.filter(user=user)[:20])
+        return [order for order in found if order is not None]
     return Order.objects.filter(user=user).select_related("shipment")
 
 
