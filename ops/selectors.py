@@ -4,7 +4,8 @@ cached briefly, so no Prometheus server is needed.
 Definitions (the same ones the alert rules use):
 - reply latency: a bot reply's `created_at` minus its shopper message's;
 - resolved: a bot reply with an intent and no handoff for the same message;
-- handoff rate: handoffs opened / conversations with a shopper message in the window;
+- handoff rate: conversations handed off / conversations with a shopper message in the
+  window;
 - error: a shopper message older than the sweep's grace period (CSBOT_SWEEP_AFTER_S)
   that got neither a bot reply nor a handoff, in a chat no agent held at that time.
 """
@@ -165,7 +166,13 @@ def headline_compute(*, start: datetime, end: datetime) -> Headline:
         .distinct()
         .count()
     )
-    handoffs = _handoff_model().objects.filter(created_at__gte=start, created_at__lt=end).count()
+    handoffs = (
+        _handoff_model()
+        .objects.filter(created_at__gte=start, created_at__lt=end)
+        .values("conversation_id")
+        .distinct()
+        .count()
+    )
     csat = Csat.objects.filter(created_at__gte=start, created_at__lt=end).aggregate(
         avg=Avg("score"), n=Count("pk")
     )
