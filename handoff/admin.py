@@ -101,9 +101,9 @@ class HandoffRequestAdmin(admin.ModelAdmin):
 
 @admin.register(CannedReply)
 class CannedReplyAdmin(admin.ModelAdmin):
-    list_display = ("title", "text_zh", "text_en", "position", "active")
+    list_display = ("title_zh", "title_en", "text_zh", "text_en", "position", "active")
     list_editable = ("position", "active")
-    search_fields = ("title", "text_zh", "text_en")
+    search_fields = ("title_zh", "title_en", "text_zh", "text_en")
 
 
 @admin.register(AgentProfile)

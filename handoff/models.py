@@ -130,7 +130,8 @@ class CannedReply(models.Model):
     """A ready answer agents insert with one click. Placeholders: {order_no},
     {product}, {shopper}, {agent}; unknown values are left for the agent to fill."""
 
-    title = models.CharField(max_length=60)
+    title_zh = models.CharField(max_length=60)
+    title_en = models.CharField(max_length=60)
     text_zh = models.TextField()
     text_en = models.TextField()
     position = models.PositiveSmallIntegerField(default=0)
@@ -141,7 +142,10 @@ class CannedReply(models.Model):
         verbose_name_plural = "canned replies"
 
     def __str__(self) -> str:
-        return self.title
+        return self.title_en
+
+    def title(self, lang: str) -> str:
+        return self.title_zh if lang == "zh" else self.title_en
 
     def text(self, lang: str) -> str:
         return self.text_zh if lang == "zh" else self.text_en

@@ -266,5 +266,12 @@ def canned_rendered(
         for key, value in fill.items():
             if value:
                 text = text.replace("{" + key + "}", value)
-        rendered.append({"id": canned.pk, "title": canned.title, "text": text})
+        rendered.append(
+            {
+                "id": canned.pk,
+                "title_zh": canned.title_zh,
+                "title_en": canned.title_en,
+                "text": text,
+            }
+        )
     return rendered

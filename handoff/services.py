@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -123,7 +124,9 @@ def _summary(conversation: Conversation) -> str:
     )
     if not last:
         return ""
-    return summarize(last)[:SUMMARY_CHARS]
+    if len(last) > settings.CSBOT_SUMMARY_OVER_CHARS:
+        last = summarize(last)
+    return " ".join(last.split())[:SUMMARY_CHARS]
 
 
 def _after_hours_text(lang: str) -> str:

@@ -72,19 +72,22 @@ def canned(db):
     test before this one empties every table)."""
     rows = [
         (
+            "问候",
             "Greeting",
             "您好，我是人工客服{agent}，很高兴为您服务。请问有什么可以帮您？",
             "Hi, I'm {agent} from customer service. How can I help you?",
         ),
         (
+            "查询订单",
             "Checking the order",
             "好的，我这就为您查询订单 {order_no} 的情况，请稍等一下。",
             "Sure, I'm checking order {order_no} for you now; one moment please.",
         ),
     ]
-    for position, (title, zh, en) in enumerate(rows):
+    for position, (title_zh, title_en, zh, en) in enumerate(rows):
         CannedReply.objects.update_or_create(
-            title=title, defaults={"text_zh": zh, "text_en": en, "position": position}
+            title_en=title_en,
+            defaults={"title_zh": title_zh, "text_zh": zh, "text_en": en, "position": position},
         )
 
 

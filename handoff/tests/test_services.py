@@ -505,9 +505,9 @@ def test_context_packet_shows_the_verified_order_and_what_the_bot_knows(
     assert [f["type"] for f in packet["history"][:2]] == ["shopper", "bot"]
     assert packet["history"][0]["text"] == "星河X5多少钱"
     assert "phone_last4" not in packet["slots"]
-    checking = next(c for c in packet["canned"] if c["title"] == "Checking the order")
+    checking = next(c for c in packet["canned"] if c["title_en"] == "Checking the order")
     assert checking["text"] == "好的，我这就为您查询订单 DD202611010001 的情况，请稍等一下。"
-    greeting = next(c for c in packet["canned"] if c["title"] == "Greeting")
+    greeting = next(c for c in packet["canned"] if c["title_en"] == "Greeting")
     assert greeting["text"].startswith("您好，我是人工客服agent1，")
 
 
@@ -521,7 +521,7 @@ def test_context_packet_hides_order_details_until_verified(open_chat, say, agent
     dumped = json.dumps(packet, ensure_ascii=False)
     for secret in ("SF1234567890", "2999", "shipped", "alice"):
         assert secret not in dumped.replace("XH-X5", "")
-    checking = next(c for c in packet["canned"] if c["title"] == "Checking the order")
+    checking = next(c for c in packet["canned"] if c["title_en"] == "Checking the order")
     assert (
         checking["text"]
         == "Sure, I'm checking order DD202611010001 for you now; one moment please."
@@ -530,12 +530,12 @@ def test_context_packet_hides_order_details_until_verified(open_chat, say, agent
 
 def test_canned_placeholders_without_a_value_stay_for_the_agent(open_chat, agent1):
     CannedReply.objects.create(
-        title="Size", text_zh="{shopper}您好，{product}的尺码是？", text_en="x"
+        title_zh="尺码", title_en="Size", text_zh="{shopper}您好，{product}的尺码是？", text_en="x"
     )
     conversation, _ = queued(open_chat, "v_canned")
     rendered = selectors.canned_rendered(conversation=conversation, agent=agent1, values={})
-    assert {"title": "Size", "text": "{shopper}您好，{product}的尺码是？"} in [
-        {"title": c["title"], "text": c["text"]} for c in rendered
+    assert {"title_zh": "尺码", "text": "{shopper}您好，{product}的尺码是？"} in [
+        {"title_zh": c["title_zh"], "text": c["text"]} for c in rendered
     ]
 
 

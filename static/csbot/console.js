@@ -557,7 +557,7 @@
         class: "chip canned-item",
         "data-id": String(item.id),
         title: String(item.text || ""),
-        text: String(item.title || ""),
+        text: String((LANG === "zh" ? item.title_zh : item.title_en) || item.title_en || ""),
       });
       button.addEventListener("click", function () {
         ui.input.value = String(item.text || "");

@@ -60,7 +60,7 @@
       notHelpful: "没帮助",
       thanksFeedback: "感谢反馈",
       queued: "已为您转接人工客服，请稍候",
-      queuedPos: "已为您转接人工客服，前面还有 {n} 位",
+      queuedPos: "已为您转接人工客服，您排在第 {n} 位",
       queuedBar: "排队中 · 第 {n} 位",
       queuedBarNoPos: "正在为您转接人工客服…",
       queuedWait: "预计等待约 {m} 分钟",
@@ -116,7 +116,7 @@
       notHelpful: "Not helpful",
       thanksFeedback: "Thanks for the feedback",
       queued: "We are connecting you to a human agent",
-      queuedPos: "We are connecting you to a human agent; {n} ahead of you",
+      queuedPos: "We are connecting you to a human agent; you are number {n} in the queue",
       queuedBar: "In the queue · position {n}",
       queuedBarNoPos: "Connecting you to a human agent…",
       queuedWait: "about {m} min",
@@ -728,7 +728,11 @@
   function handoffText(frame) {
     var status = frame.status;
     if (status === "queued") {
-      return typeof frame.position === "number" ? t("queuedPos", { n: frame.position }) : t("queued");
+      var text = typeof frame.position === "number" ? t("queuedPos", { n: frame.position }) : t("queued");
+      if (!frame.after_hours && typeof frame.wait_s === "number" && frame.wait_s > 0) {
+        text += (LANG === "zh" ? "，" : ", ") + t("queuedWait", { m: Math.max(1, Math.round(frame.wait_s / 60)) });
+      }
+      return text;
     }
     if (status === "assigned") {
       return frame.agent ? t("withAgent", { agent: String(frame.agent) }) : t("assigned");
