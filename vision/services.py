@@ -467,8 +467,8 @@ _INDEX_TTL_S = 30.0
 
 def product_index_get() -> search.ProductIndex:
     """The index of product pictures in the current mode: rebuilt every 30 s, or at
-    once after `product_index_reset`; embeddings missing for this mode are computed
-    from the files and saved."""
+    once after `product_index_reset`. Active products without a picture get one drawn;
+    embeddings missing for this mode are computed from the files and saved."""
     global _index
     embedder = search.embedder_get()
     if (
@@ -477,6 +477,13 @@ def product_index_get() -> search.ProductIndex:
         and search.now() - _index.built_at < _INDEX_TTL_S
     ):
         return _index
+    missing = list(
+        Product.objects.filter(is_active=True)
+        .exclude(images__source=ProductImage.Source.GENERATED)
+        .values_list("sku", flat=True)
+    )
+    if missing:  # a product added since (admin, seed): draw its picture now
+        product_images_generate(skus=missing)
     rows = list(
         ProductImage.objects.filter(product__is_active=True)
         .select_related("product")

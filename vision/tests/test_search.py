@@ -117,3 +117,16 @@ def test_banned_words_and_personal_data_in_a_picture_are_masked(product_pictures
     assert "spamsite" not in body["image"]["text"]
     assert body["image"]["product"] == "CB-PRO"
     banned.matcher_reset()
+
+
+def test_a_new_product_gets_a_picture_when_the_index_is_built(product_pictures):
+    from catalog.models import Product
+
+    Product.objects.create(
+        sku="NB-01", name_zh="星河笔记本", name_en="Xinghe Notebook", category="home", price=59
+    )
+    services.product_index_reset()
+    index = services.product_index_get()
+    assert index.skus.count("NB-01") == 2
+    row = ProductImage.objects.get(product__sku="NB-01")
+    assert row.source == ProductImage.Source.GENERATED and row.file == "product-images/NB-01.png"
