@@ -23,7 +23,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connections, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from conversations.dialogue import policy
@@ -695,10 +695,18 @@ def csat_record(*, conversation: Conversation, score: int) -> Csat:
 
 def unanswered_sweep(*, older_than_s: int | None = None) -> int:
     """Re-queue shopper messages that never got a reply (a lost task, a crashed
-    worker). Safe to run any time: reply generation is idempotent."""
+    worker). Safe to run any time: reply generation is idempotent. Messages a human
+    agent took care of (an agent message or a take, release or close after them) are
+    not the bot's to answer, even once the chat is back with the bot."""
     age = settings.CSBOT_SWEEP_AFTER_S if older_than_s is None else older_than_s
     cutoff = timezone.now() - timedelta(seconds=age)
     answered = Message.objects.filter(reply_to=OuterRef("pk"), sender=Message.Sender.BOT)
+    human = Message.objects.filter(
+        conversation=OuterRef("conversation"), seq__gt=OuterRef("seq")
+    ).filter(
+        Q(sender=Message.Sender.AGENT)
+        | Q(kind=Message.Kind.HANDOFF, payload__status__in=["assigned", "returned", "closed"])
+    )
     ids = list(
         Message.objects.filter(
             sender=Message.Sender.SHOPPER,
@@ -707,6 +715,7 @@ def unanswered_sweep(*, older_than_s: int | None = None) -> int:
             conversation__status__in=[Conversation.Status.BOT, Conversation.Status.WAITING],
         )
         .exclude(Exists(answered))
+        .exclude(Exists(human))
         .order_by("pk")
         .values_list("pk", flat=True)[:500]
     )

@@ -162,6 +162,17 @@ def handoff_open(
         raise ValueError(f"unknown handoff reason {reason!r}")
     priority = priority_for(reason=reason, priority=priority, sentiment=sentiment)
     with transaction.atomic():
+        current = (
+            Conversation.objects.select_for_update()
+            .filter(pk=conversation.pk)
+            .values_list("status", flat=True)
+            .first()
+        )
+        if current is None:
+            raise ChatError(ErrorCode.NOT_FOUND)
+        if current == Conversation.Status.CLOSED:
+            raise ChatError(ErrorCode.CONVERSATION_CLOSED)
+        conversation.status = current
         before = _positions()
         handoff = (
             HandoffRequest.objects.select_for_update()

@@ -332,3 +332,20 @@ async def test_a_second_console_tab_follows_a_take(login_cookie):
     assert echoed["text"] == '{"a": 1}'
     for comm in (tab1, tab2, shopper):
         await comm.disconnect()
+
+
+async def test_a_closed_chat_cannot_be_queued_again(login_cookie):
+    agent, _ = await agent_socket(await login_cookie(await user("agent1")))
+    shopper, conversation_id = await queued_shopper()
+    await agent.send_json_to({"type": "take", "conversation_id": conversation_id})
+    await until(agent, of("chat"))
+    await agent.send_json_to({"type": "close", "conversation_id": conversation_id})
+    await until(shopper, of("handoff", status="closed"))
+    before = await stored(conversation_id)
+    await shopper.send_json_to({"type": "handoff_request"})
+    refused, _ = await until(shopper, of("error"))
+    assert refused["code"] == "conversation_closed"
+    assert await stored(conversation_id) == before
+    assert await count(HandoffRequest, status__in=["waiting", "assigned"]) == 0
+    await agent.disconnect()
+    await shopper.disconnect()

@@ -547,3 +547,27 @@ def test_conversation_status_never_left_waiting_without_an_open_request(open_cha
     assert not HandoffRequest.objects.filter(
         conversation=conversation, status__in=HandoffRequest.OPEN_STATUSES
     ).exists()
+
+
+def test_sweep_leaves_what_an_agent_handled_to_the_agent(open_chat, say, agent1):
+    conversation = open_chat("v_sweep")
+    say(conversation, "转人工")
+    services.handoff_take(conversation_id=conversation.public_id, agent=agent1)
+    say(conversation, "我等你回复")
+    services.handoff_release(conversation_id=conversation.public_id, agent=agent1)
+    (received,) = chat.messages_receive(
+        items=[chat.Incoming(conversation=conversation, text="运费怎么算", client_msg_id="lost")],
+        enqueue_replies=False,
+    )
+    lost = received.message
+    Message.objects.filter(conversation=conversation).update(
+        created_at=timezone.now() - timedelta(minutes=5)
+    )
+    # Only the message whose reply was lost after the release is the bot's to answer.
+    assert chat.unanswered_sweep() == 1
+    assert Message.objects.get(reply_to=lost, sender="bot").intent == (
+        "consult.logistics.shipping_fee"
+    )
+    assert not Message.objects.filter(
+        conversation=conversation, sender="bot", reply_to__text="我等你回复"
+    ).exists()
