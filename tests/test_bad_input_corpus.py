@@ -116,11 +116,13 @@ def test_http_refusals_are_clear_and_store_nothing(client, name, body, status, c
     assert not Message.objects.exists()
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("demo_store")
 @pytest.mark.parametrize(("name", "text", "stored"), cases(HTTP_ACCEPTED))
 def test_http_accepts_odd_but_valid_text_and_stores_it_clean(client, name, text, stored):
     response = post(client, json.dumps({"text": text}))
     assert response.status_code == 200
+    assert response.json()["replies"], "the bot answers odd text like any other"
     message = Message.objects.get(sender="shopper")
     assert message.text == stored
     for frame in response.json()["replies"]:
