@@ -473,7 +473,9 @@ def after_hours_messages_take(*, messages: Sequence[Message]) -> set[int]:
             with transaction.atomic():
                 handoff.left_message = "\n".join(filter(None, [handoff.left_message, message.text]))
                 handoff.contact = contact[:120]
-                handoff.save(update_fields=["left_message", "contact"])
+                # The queue line shows what the shopper left for the morning.
+                handoff.summary = " ".join(handoff.left_message.split())[:SUMMARY_CHARS]
+                handoff.save(update_fields=["left_message", "contact", "summary"])
                 _event(handoff, HandoffEvent.Kind.MESSAGE_LEFT, seq=message.seq, contact=contact)
                 message_store(
                     conversation=message.conversation,

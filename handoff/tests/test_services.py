@@ -455,7 +455,12 @@ def test_after_hours_the_bot_takes_a_message_and_a_contact(open_chat, say):
     # With a contact on file the bot answers questions as usual while they wait.
     later = next(m for m in say(conversation, "运费怎么算") if m.sender == "bot")
     assert later.intent == "consult.logistics.shipping_fee"
-    assert selectors.queue_items()[0]["contact"] == "13812345678"
+    (item,) = selectors.queue_items()
+    assert (item["contact"], item["summary"], item["after_hours"]) == (
+        "13812345678",
+        "耳机左耳没声音了 电话 13812345678",
+        True,
+    )
 
 
 @override_settings(CSBOT_AGENT_HOURS="00:00-00:00")
