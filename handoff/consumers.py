@@ -19,6 +19,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from conversations.dialogue.text import language_preferred
 from conversations.events import ChatError, ErrorCode
 from csbot import metrics
 from handoff import selectors, services
@@ -37,6 +38,13 @@ log = logging.getLogger(__name__)
 FORBIDDEN = 4403
 
 
+def _header(scope: dict[str, Any], name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
 class AgentConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         self.user = self.scope.get("user")
@@ -46,10 +54,9 @@ class AgentConsumer(AsyncWebsocketConsumer):
         if not allowed:
             await self.close(code=FORBIDDEN)
             return
-        self.lang = (
-            "en"
-            if self.scope.get("cookies", {}).get(settings.LANGUAGE_COOKIE_NAME, "").startswith("en")
-            else "zh"
+        self.lang = language_preferred(
+            self.scope.get("cookies", {}).get(settings.LANGUAGE_COOKIE_NAME),
+            _header(self.scope, b"accept-language"),
         )
         await self.accept()
         metrics.connected_sockets.labels(kind="agent").inc()

@@ -349,3 +349,23 @@ async def test_a_closed_chat_cannot_be_queued_again(login_cookie):
     assert await count(HandoffRequest, status__in=["waiting", "assigned"]) == 0
     await agent.disconnect()
     await shopper.disconnect()
+
+
+async def test_agent_errors_come_in_the_console_language(login_cookie):
+    cookie = await login_cookie(await user("agent1"))
+    comm = WebsocketCommunicator(
+        application,
+        "/ws/agent/",
+        headers=[ORIGIN, (b"cookie", cookie), (b"accept-language", b"en-US,en;q=0.9")],
+    )
+    assert (await comm.connect())[0]
+    await comm.receive_json_from(timeout=5)
+    await comm.send_json_to({"type": "take", "conversation_id": "c_missing"})
+    error = await comm.receive_json_from(timeout=5)
+    assert error == {
+        "type": "error",
+        "code": "not_found",
+        "message": "That conversation was not found.",
+        "conversation_id": "c_missing",
+    }
+    await comm.disconnect()
