@@ -182,9 +182,11 @@ def _intent_path(messages: list[Message]) -> list[str]:
 
 
 def _shopper_label(conversation: Conversation) -> str:
+    """The account name, or the tail of an anonymous visitor's id (the console adds
+    the word "visitor" in the agent's language)."""
     if conversation.user_id is not None:
         return conversation.user.get_username()
-    return f"visitor {conversation.visitor_id[-6:]}"
+    return conversation.visitor_id[-6:]
 
 
 def context_packet(*, handoff: HandoffRequest, agent: AbstractBaseUser) -> dict[str, Any]:

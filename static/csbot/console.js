@@ -362,7 +362,7 @@
         role: "button",
       }, [
         el("span", { class: "pill pill-" + String(packet.priority || "normal"), text: pick(PRIORITIES, packet.priority) }),
-        el("span", { class: "tab-name", text: String(packet.shopper || id) }),
+        el("span", { class: "tab-name", text: shopperName(packet) || id }),
         badge,
       ]);
       tab.addEventListener("click", function () {
@@ -387,7 +387,7 @@
     ui.chat.hidden = false;
     ui.closeForm.hidden = true;
     var packet = chat.packet || {};
-    ui.chatTitle.textContent = String(packet.shopper || id);
+    ui.chatTitle.textContent = shopperName(packet) || id;
     ui.chatMeta.textContent = id + " · " + (packet.language === "en" ? t("langEn") : t("langZh"));
     renderCanned(packet.canned || []);
     renderContext(packet);
@@ -449,6 +449,11 @@
     return true;
   }
 
+  function shopperName(packet) {
+    if (!packet.shopper) return "";
+    return packet.logged_in ? String(packet.shopper) : t("visitor") + " " + String(packet.shopper);
+  }
+
   function statusText(status) {
     if (status === "queued") return t("queued");
     if (status === "assigned") return t("assigned");
@@ -481,7 +486,7 @@
       scrollDown(chat);
     }
     if (frame.type === "handoff" && (frame.status === "returned" || frame.status === "closed")) {
-      showToast(statusText(frame.status) + " · " + (chat.packet ? chat.packet.shopper : id));
+      showToast(statusText(frame.status) + " · " + (shopperName(chat.packet || {}) || id));
       drop(id);
     }
   }
@@ -499,7 +504,7 @@
       else dd.textContent = value === null || value === undefined || value === "" ? t("none") : String(value);
       dl.appendChild(dd);
     }
-    row("shopper", t("shopper"), String(packet.shopper || "") + (packet.logged_in ? " · " + t("loggedIn") : ""));
+    row("shopper", t("shopper"), shopperName(packet) + (packet.logged_in ? " · " + t("loggedIn") : ""));
     row("reason", t("reason"), pick(REASONS, packet.reason));
     row("priority", t("priority"), pick(PRIORITIES, packet.priority));
     row("sentiment", t("sentiment"), packet.sentiment || t("unknown"));
