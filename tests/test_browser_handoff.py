@@ -180,3 +180,63 @@ def test_console_in_english_and_refused_to_a_shopper(browser, server):  # noqa: 
         expect(page.locator("#queue-empty")).to_have_text("Nobody is waiting")
     finally:
         ctx.close()
+
+
+def test_widget_shows_live_place_after_hours_and_agent_typing(browser, server):  # noqa: F811
+    """The widget against a scripted server end (Playwright's WebSocket routing, a fake
+    at the process boundary) for frames the journey above cannot time: live place
+    updates, the after-hours queue and an agent typing with a hostile name."""
+    url, _ = server
+    ctx = _context(browser, "zh")
+    try:
+        page = ctx.new_page()
+        sockets = []
+
+        def on_socket(ws) -> None:
+            sockets.append(ws)
+            ws.send(
+                '{"type":"conversation","conversation_id":"c_fake","language":"zh",'
+                '"privacy_notice":""}'
+            )
+
+        page.route_web_socket(re.compile(r".*/ws/chat/$"), on_socket)
+        page.goto(url + "/")
+        page.click("#csbot-launcher")
+        expect(page.locator("#csbot-status")).to_have_attribute("data-state", "online")
+        ws = sockets[-1]
+        bar = page.locator("#csbot-handoff-status")
+
+        ws.send(
+            '{"type":"handoff","seq":1,"status":"queued","priority":"normal","position":3,'
+            '"wait_s":270}'
+        )
+        expect(bar).to_have_text("排队中 · 第 3 位 · 预计等待约 5 分钟")
+        note = page.locator(".csbot-handoff-note")
+        expect(note).to_have_text("已为您转接人工客服，您排在第 3 位，预计等待约 5 分钟")
+        # A live update (no seq) moves the bar and adds no note.
+        ws.send('{"type":"handoff","status":"queued","priority":"normal","position":1,"wait_s":60}')
+        expect(bar).to_have_text("排队中 · 第 1 位 · 预计等待约 1 分钟")
+        expect(note).to_have_count(1)
+
+        ws.send(
+            '{"type":"handoff","seq":2,"status":"assigned","priority":"normal",'
+            '"agent":"<img src=x onerror=window.pwned=1>"}'
+        )
+        expect(bar).to_have_text("人工客服 <img src=x onerror=window.pwned=1> 为您服务")
+        ws.send('{"type":"typing","agent":"<img src=x onerror=window.pwned=1>"}')
+        typing = page.locator("#csbot-typing.csbot-typing-agent")
+        expect(typing).to_be_visible()
+        expect(typing).to_have_attribute("data-agent", "<img src=x onerror=window.pwned=1>")
+        ws.send('{"type":"agent","seq":3,"text":"好的","agent":"小美"}')
+        expect(page.locator("#csbot-typing")).to_be_hidden()
+
+        ws.send('{"type":"handoff","seq":4,"status":"returned"}')
+        ws.send(
+            '{"type":"handoff","seq":5,"status":"queued","priority":"normal","position":2,'
+            '"after_hours":true}'
+        )
+        expect(bar).to_have_text("非人工服务时间 · 已为您排队，第 2 位")
+        assert page.locator("#csbot-panel img").count() == 0
+        assert page.evaluate("window.pwned") is None
+    finally:
+        ctx.close()
