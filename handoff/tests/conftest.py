@@ -17,6 +17,13 @@ from handoff.models import CannedReply
 _ids = itertools.count()
 
 
+@pytest.fixture(autouse=True)
+def _agents_on_duty(settings):
+    """Agents are on duty whatever the time of day the suite runs; the after-hours
+    tests say otherwise for themselves."""
+    settings.CSBOT_AGENT_HOURS = "00:00-24:00"
+
+
 @pytest.fixture
 def agent1(demo_store):
     return get_user_model().objects.get(username="agent1")
