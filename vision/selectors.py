@@ -1,8 +1,9 @@
-"""Reads for pictures in chat: who may see a stored picture."""
+"""Reads for pictures in chat: who may see a stored picture, and what an export holds."""
 
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.urls import reverse
 
 from conversations.identity import Shopper
 from vision.models import ChatImage
@@ -30,3 +31,28 @@ def image_get_visible(
     if conversation.user_id is not None:
         return image if shopper.user_id == conversation.user_id else None
     return image if conversation.visitor_id == shopper.visitor_id else None
+
+
+def images_export(*, conversation_ids: list[int]) -> list[dict]:
+    """The shopper's pictures for a data export: what was read, not the pixels (the
+    file is downloadable at `url` while the data exists)."""
+    rows = (
+        ChatImage.objects.filter(conversation_id__in=conversation_ids)
+        .select_related("conversation", "message")
+        .order_by("created_at")
+    )
+    return [
+        {
+            "id": image.public_id,
+            "conversation_id": image.conversation.public_id,
+            "seq": image.message.seq if image.message else None,
+            "created_at": image.created_at.isoformat(),
+            "url": reverse("vision:image", kwargs={"public_id": image.public_id}),
+            "width": image.width,
+            "height": image.height,
+            "outcome": image.outcome,
+            "text": image.ocr_text,
+            "product": image.match.get("sku"),
+        }
+        for image in rows
+    ]

@@ -137,3 +137,16 @@ def test_privacy_delete_hook_removes_files_and_rows(upload, media_root):
     assert services.images_delete(conversation_ids=[conversation.pk]) == 1
     assert stored_files(media_root) == []
     assert not ChatImage.objects.exists()
+
+
+def test_export_lists_what_was_read_from_each_picture(upload):
+    from vision.selectors import images_export
+
+    label = images.label(["Product: Cloud Buds Pro", "Model CB-PRO"])
+    body = upload(images.to_bytes(label), HTTP_ACCEPT_LANGUAGE="en").json()
+    conversation = Conversation.objects.get()
+    [row] = images_export(conversation_ids=[conversation.pk])
+    assert row["id"] == body["image"]["id"] and row["seq"] == body["seq"]
+    assert (row["outcome"], row["product"]) == ("product", "CB-PRO")
+    assert row["text"] == "Product: Cloud Buds Pro\nModel CB-PRO"
+    assert row["url"] == body["image"]["url"]
