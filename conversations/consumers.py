@@ -41,6 +41,7 @@ from conversations.identity import Shopper, shopper_from, visitor_id_from_sessio
 from conversations.models import Conversation
 from conversations.ratelimit import RateLimit
 from csbot import metrics
+from handoff.selectors import waiting_frame
 from handoff.services import handoff_open
 
 log = logging.getLogger(__name__)
@@ -202,6 +203,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
         frames = await database_sync_to_async(_frames_after)(self.conversation, frame.after_seq)
         for item in frames:
             await self._send(item)
+        # Waiting for an agent: the place and wait as they are now (the stored notes
+        # above give them as they were).
+        live = await database_sync_to_async(waiting_frame)(conversation=self.conversation)
+        if live is not None:
+            await self._send(live)
 
     # --- outgoing ---------------------------------------------------------
 

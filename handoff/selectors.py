@@ -158,6 +158,28 @@ def queue_items(
     return items
 
 
+def waiting_frame(*, conversation: Conversation) -> dict[str, Any] | None:
+    """The shopper's current place and wait, as a live (unstored) `handoff` frame, while
+    the conversation waits in the queue; None otherwise."""
+    handoff = HandoffRequest.objects.filter(
+        conversation=conversation, status=HandoffRequest.Status.WAITING
+    ).first()
+    if handoff is None:
+        return None
+    position = queue_position(handoff=handoff)
+    frame: dict[str, Any] = {
+        "type": "handoff",
+        "status": "queued",
+        "priority": PRIORITY_NAMES[handoff.priority],
+        "position": position,
+    }
+    if handoff.after_hours:
+        frame["after_hours"] = True
+    else:
+        frame["wait_s"] = wait_estimate_s(position=position, per_position_s=wait_per_position_s())
+    return frame
+
+
 def handoff_open_for(*, conversation_id: str) -> HandoffRequest | None:
     return (
         HandoffRequest.objects.filter(

@@ -102,6 +102,7 @@ def _queue_push_on_commit(before: dict[int, int]) -> None:
 def _queued_payload(
     handoff: HandoffRequest, position: int, per_position_s: int, *, frame: bool = False
 ) -> dict[str, Any]:
+    """A `handoff` queued frame's fields (the same shape as `selectors.waiting_frame`)."""
     payload: dict[str, Any] = {"status": "queued", "priority": PRIORITY_NAMES[handoff.priority]}
     if frame:
         payload = {"type": "handoff", **payload}

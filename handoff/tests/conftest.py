@@ -7,10 +7,11 @@ import pytest
 from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.contrib.sessions.backends.cached_db import SessionStore
 from django.test import Client
 
 from conversations import services
-from conversations.identity import Shopper
+from conversations.identity import VISITOR_SESSION_KEY, Shopper
 from conversations.models import Conversation, Message
 from handoff.models import CannedReply
 
@@ -96,6 +97,20 @@ def canned(db):
             title_en=title_en,
             defaults={"title_zh": title_zh, "text_zh": zh, "text_en": en, "position": position},
         )
+
+
+@pytest.fixture
+def visitor_cookie():
+    """The Cookie header of an anonymous visitor's saved session."""
+
+    @database_sync_to_async
+    def cookie(visitor_id: str) -> bytes:
+        store = SessionStore()
+        store[VISITOR_SESSION_KEY] = visitor_id
+        store.save()
+        return f"sessionid={store.session_key}".encode()
+
+    return cookie
 
 
 @pytest.fixture

@@ -369,3 +369,33 @@ async def test_agent_errors_come_in_the_console_language(login_cookie):
         "conversation_id": "c_missing",
     }
     await comm.disconnect()
+
+
+async def test_a_resuming_shopper_gets_the_place_as_it_is_now(login_cookie, visitor_cookie):
+    agent, _ = await agent_socket(await login_cookie(await user("agent1")))
+    first, first_id = await queued_shopper()
+    cookie = await visitor_cookie("v_resumer")
+    second = WebsocketCommunicator(application, "/ws/chat/", headers=[ORIGIN, (b"cookie", cookie)])
+    assert (await second.connect())[0]
+    second_id = (await second.receive_json_from(timeout=5))["conversation_id"]
+    await second.send_json_to({"type": "handoff_request"})
+    await until(second, of("handoff", status="queued", position=2))
+    await second.disconnect()
+    await agent.send_json_to({"type": "take", "conversation_id": first_id})
+    await until(agent, of("chat"))
+
+    again = WebsocketCommunicator(application, "/ws/chat/", headers=[ORIGIN, (b"cookie", cookie)])
+    assert (await again.connect())[0]
+    assert (await again.receive_json_from(timeout=5))["conversation_id"] == second_id
+    await again.send_json_to({"type": "resume", "conversation_id": second_id, "after_seq": 0})
+    stored_note = await again.receive_json_from(timeout=5)
+    assert (stored_note["seq"], stored_note["position"]) == (1, 2)
+    assert await again.receive_json_from(timeout=5) == {
+        "type": "handoff",
+        "status": "queued",
+        "priority": "normal",
+        "position": 1,
+        "wait_s": 120,
+    }
+    for comm in (agent, first, again):
+        await comm.disconnect()
