@@ -28,6 +28,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -240,6 +241,7 @@ class PhaseResult:
     replies_per_s: float
     p50_ms: float
     p99_ms: float
+    error_kinds: dict[str, int]
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -249,7 +251,9 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, int(round(q / 100 * len(ordered) + 0.5)) - 1))]
 
 
-async def _shopper(url: str, index: int, messages: int, latencies: list[float]) -> int:
+async def _shopper(
+    url: str, index: int, messages: int, latencies: list[float], kinds: Counter[str]
+) -> int:
     """One shopper: connect, then ask `messages` questions one after another."""
     from websockets.asyncio.client import connect
 
@@ -275,9 +279,14 @@ async def _shopper(url: str, index: int, messages: int, latencies: list[float]) 
                         elif frame.get("type") == "bot" and seq and frame.get("reply_to") == seq:
                             break
                         elif frame.get("type") == "error":
-                            raise RuntimeError(frame)
-            except (TimeoutError, RuntimeError):
+                            raise RuntimeError(frame.get("code"))
+            except TimeoutError:
                 errors += 1
+                kinds["timeout" if seq else "no_ack"] += 1
+                continue
+            except RuntimeError as exc:
+                errors += 1
+                kinds[f"error:{exc}"] += 1
                 continue
             latencies.append(time.perf_counter() - started)
     return errors
@@ -285,9 +294,10 @@ async def _shopper(url: str, index: int, messages: int, latencies: list[float]) 
 
 async def load(urls: list[str], *, shoppers: int, messages: int) -> PhaseResult:
     latencies: list[float] = []
+    kinds: Counter[str] = Counter()
     started = time.perf_counter()
     errors = await asyncio.gather(
-        *(_shopper(urls[i % len(urls)], i, messages, latencies) for i in range(shoppers))
+        *(_shopper(urls[i % len(urls)], i, messages, latencies, kinds) for i in range(shoppers))
     )
     wall = time.perf_counter() - started
     return PhaseResult(
@@ -300,6 +310,7 @@ async def load(urls: list[str], *, shoppers: int, messages: int) -> PhaseResult:
         replies_per_s=round(len(latencies) / wall, 1),
         p50_ms=round(_pct(latencies, 50) * 1000, 1),
         p99_ms=round(_pct(latencies, 99) * 1000, 1),
+        error_kinds=dict(kinds),
     )
 
 
@@ -324,10 +335,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-server", default=DEFAULT_DATABASE_SERVER)
     parser.add_argument("--redis", default=DEFAULT_REDIS, help="channel layer and cache")
     parser.add_argument("--broker", default=None, help="Celery broker (default: --redis)")
+    parser.add_argument("--instances", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args(argv)
+    args.load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
 
-    results = [phase(args, 1), phase(args, 2)]
+    results = [phase(args, n) for n in args.instances]
     print("| instances | shoppers | replies | errors | replies/s | p50 ms | p99 ms |")
     print("|---|---|---|---|---|---|---|")
     for r in results:
@@ -335,12 +348,14 @@ def main(argv: list[str] | None = None) -> int:
             f"| {r.instances} | {r.shoppers} | {r.replies} | {r.errors} | {r.replies_per_s} "
             f"| {r.p50_ms} | {r.p99_ms} |"
         )
-    one, two = results
-    ratio = two.replies_per_s / one.replies_per_s if one.replies_per_s else float("nan")
-    print(json.dumps({"one": asdict(one), "two": asdict(two), "two_vs_one": round(ratio, 2)}))
-    print(
-        f"two instances / one instance throughput: {ratio:.2f}x (os.cpu_count()={os.cpu_count()})"
-    )
+    print(json.dumps([asdict(r) for r in results]))
+    if len(results) == 2:
+        one, two = results
+        ratio = two.replies_per_s / one.replies_per_s if one.replies_per_s else float("nan")
+        print(
+            f"{two.instances} instances / {one.instances} throughput: {ratio:.2f}x "
+            f"(os.cpu_count()={os.cpu_count()}, load average before: {args.load_before})"
+        )
     return 0
 
 
