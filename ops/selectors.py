@@ -147,7 +147,7 @@ class Dashboard:
     intents: list[dict[str, Any]] = field(default_factory=list)
     intents_level1: list[dict[str, Any]] = field(default_factory=list)
     unresolved: list[dict[str, Any]] = field(default_factory=list)
-    arms: list[dict[str, Any]] = field(default_factory=list)
+    arms: dict[str, Any] = field(default_factory=dict)
     alerts: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -253,28 +253,59 @@ def _ranked(counts: Counter[str]) -> list[dict[str, Any]]:
     ]
 
 
-def arms_compare(replies: list[ReplyRow]) -> list[dict[str, Any]]:
-    """Replies grouped by A/B arm (the `arm` a reply's payload names), side by side."""
+def arms_compare(*, start: datetime, replies: list[ReplyRow]) -> dict[str, Any]:
+    """A/B arms side by side: the active (else the latest) experiment's per-arm figures
+    from the experiments app since `start`; replies whose payload names an `arm` when
+    that app has no experiment."""
+    try:
+        from experiments.models import Experiment
+        from experiments.selectors import arm_metrics
+    except ImportError:  # the experiments app is optional
+        Experiment = None
+    if Experiment is not None:
+        experiment = Experiment.objects.order_by("-is_active", "-created_at").first()
+        if experiment is not None:
+            return {
+                "experiment": experiment.name,
+                "active": experiment.is_active,
+                "arms": [
+                    {
+                        "arm": m.arm,
+                        "percent": m.percent,
+                        "replies": m.replies,
+                        "resolution_rate": m.resolution_rate,
+                        "handoff_rate": m.handoff_rate,
+                        "p50_ms": m.latency_p50_ms,
+                        "p99_ms": m.latency_p99_ms,
+                        "csat": m.csat_avg,
+                        "negative_rate": m.negative_feedback_rate,
+                    }
+                    for m in arm_metrics(experiment=experiment, since=start)
+                ],
+            }
     groups: dict[str, list[ReplyRow]] = {}
     for row in replies:
         if row.arm is not None:
             groups.setdefault(row.arm, []).append(row)
-    out = []
+    arms = []
     for arm in sorted(groups):
         rows = groups[arm]
         latencies = [r.latency_s for r in rows]
         rated = [r for r in rows if r.helpful is not None]
-        out.append(
+        arms.append(
             {
                 "arm": arm,
+                "percent": None,
                 "replies": len(rows),
                 "resolution_rate": _rate(sum(r.resolved for r in rows), len(rows)),
-                "avg_latency_ms": round(sum(latencies) / len(latencies) * 1000, 1),
-                "p99_latency_ms": round(percentile(latencies, 99) * 1000, 1),
-                "helpful_rate": _rate(sum(bool(r.helpful) for r in rated), len(rated)),
+                "handoff_rate": None,
+                "p50_ms": round(percentile(latencies, 50) * 1000),
+                "p99_ms": round(percentile(latencies, 99) * 1000),
+                "csat": None,
+                "negative_rate": _rate(sum(r.helpful is False for r in rated), len(rated)),
             }
         )
-    return out
+    return {"experiment": None, "active": False, "arms": arms}
 
 
 def dashboard_compute(*, window: str, now: datetime | None = None) -> Dashboard:
@@ -299,7 +330,7 @@ def dashboard_compute(*, window: str, now: datetime | None = None) -> Dashboard:
         intents=_ranked(intents),
         intents_level1=_ranked(level1),
         unresolved=unresolved_top(start=start, end=end),
-        arms=arms_compare(replies),
+        arms=arms_compare(start=start, replies=replies),
         alerts=[asdict(a) for a in alerts_active(now=end)],
     )
 

@@ -117,14 +117,16 @@ def test_figures_over_the_hour(history):
         {"question": "this is broken!!", "lang": "en", "count": 1},
         {"question": "你们的老板是谁", "lang": "zh", "count": 1},
     ]
-    arms = {a["arm"]: a for a in data.arms}
+    # No experiment in the experiments app: arms named in reply payloads.
+    assert data.arms["experiment"] is None
+    arms = {a["arm"]: a for a in data.arms["arms"]}
     assert (arms["A"]["replies"], arms["A"]["resolution_rate"]) == (7, 1.0)
-    assert (arms["B"]["replies"], arms["B"]["resolution_rate"], arms["B"]["helpful_rate"]) == (
+    assert (arms["B"]["replies"], arms["B"]["resolution_rate"], arms["B"]["negative_rate"]) == (
         2,
         0.0,
-        0.0,
+        1.0,
     )
-    assert arms["B"]["p99_latency_ms"] == 3000.0
+    assert arms["B"]["p99_ms"] == 3000
     assert len(data.series["labels"]) == 12
     assert sum(round(q * 300) for q in data.series["qps"]) == 11
 
@@ -161,3 +163,32 @@ def test_data_endpoint_is_cached(history, manager_client):
 
     cache.clear()
     assert manager_client.get("/dashboard/data/?window=hour").json()["headline"]["messages"] == 12
+
+
+def test_arms_come_from_the_experiments_app(history, manager_client):
+    from conversations.models import Message
+    from experiments.models import Arm, ArmReply, Experiment
+
+    experiment = Experiment.objects.create(name="wording-test", is_active=True)
+    template = Arm.objects.create(experiment=experiment, name="template", percent=50)
+    model = Arm.objects.create(experiment=experiment, name="llm", percent=50)
+    replies = list(Message.objects.filter(sender="bot").order_by("pk"))
+    for i, reply in enumerate(replies):
+        ArmReply.objects.create(
+            arm=template if i % 2 == 0 else model,
+            message=reply,
+            conversation=reply.conversation,
+            resolved=reply.intent is not None,
+            handoff=False,
+            latency_ms=100 * (i + 1),
+            wording="template" if i % 2 == 0 else "model",
+            created_at=reply.created_at,
+        )
+    data = dashboard_compute(window="hour", now=history)
+    assert (data.arms["experiment"], data.arms["active"]) == ("wording-test", True)
+    arms = {a["arm"]: a for a in data.arms["arms"]}
+    assert (arms["template"]["replies"], arms["llm"]["replies"]) == (5, 4)
+    assert arms["template"]["percent"] == 50
+    html = manager_client.get("/dashboard/?window=hour").content.decode()
+    assert '<span id="experiment-name">wording-test</span>' in html
+    assert "template (50%)" in html and "llm (50%)" in html
