@@ -233,15 +233,32 @@ def product_spec(product: Product, lang: str, asked_keys: list[str]) -> Reply:
     return Reply(text=text, cards=[product_card(product, lang)])
 
 
-def product_recommend(products: list[Product], lang: str) -> Reply:
+def product_recommend(
+    products: list[Product], lang: str, *, budget: Decimal | None = None
+) -> Reply:
+    if not products and budget is not None:
+        return Reply(
+            text=t(
+                lang,
+                f"抱歉，{money(budget)} 以内暂时没有合适的商品。"
+                "您可以放宽预算，或告诉我想要哪类商品。",
+                f"Sorry, nothing suitable is in stock within {money(budget)}. You could raise the "
+                "budget or tell me what kind of product you are after.",
+            )
+        )
     if not products:
         return Reply(
-            text=t(lang, "暂时没有可推荐的商品。", "There is nothing to recommend right now.")
+            text=t(
+                lang,
+                "抱歉，暂时没有符合您要求的在售商品。您可以告诉我想要哪类商品。",
+                "Sorry, nothing in stock matches that right now. Tell me what kind of product "
+                "you are after and I will look again.",
+            )
         )
     names = (
-        "、".join(p.name_zh for p in products)
+        "、".join(f"{p.name_zh}（{money(p.price)}）" for p in products)
         if lang == "zh"
-        else ", ".join(p.name_en for p in products)
+        else ", ".join(f"{p.name_en} ({money(p.price)})" for p in products)
     )
     text = t(lang, f"为您推荐：{names}。", f"You might like: {names}.")
     return Reply(text=text, cards=[product_card(p, lang) for p in products])

@@ -314,3 +314,22 @@ def test_admin_lists_and_clears_the_hot_question_cache(conversation, ask, client
     other = Conversation.objects.create(visitor_id="v_after_clear")
     ask(other, "怎么退货")
     assert HotQuestion.objects.get().hits == 0
+
+
+def test_recommendations_follow_what_was_asked_for(conversation, ask):
+    assert bot(ask(conversation, "推荐一款跑步用的鞋")).text == "为您推荐：轻羽跑鞋（¥399）。"
+    # Sport suits shoes and watches; a budget leaves out what costs more.
+    assert bot(ask(conversation, "推荐个运动用的，500以内")).text == "为您推荐：轻羽跑鞋（¥399）。"
+    reply = bot(ask(conversation, "推荐一下适合运动的"))
+    assert reply.text == "为您推荐：轻羽跑鞋（¥399）、智能手表 S3（¥899）。"
+    assert [card["sku"] for card in reply.payload["cards"]] == ["FL-RUN", "SW-S3"]
+
+
+def test_recommendations_skip_what_is_out_of_stock_and_say_when_nothing_fits(conversation, ask):
+    Product.objects.filter(sku="FL-RUN").update(stock=0)
+    assert bot(ask(conversation, "推荐一款跑鞋")).text == (
+        "抱歉，暂时没有符合您要求的在售商品。您可以告诉我想要哪类商品。"
+    )
+    assert bot(ask(conversation, "推荐个耳机，100块以内")).text == (
+        "抱歉，¥100 以内暂时没有合适的商品。您可以放宽预算，或告诉我想要哪类商品。"
+    )
