@@ -103,3 +103,18 @@ privacy_deletions_total = Counter(
     "Chat data deletions: shopper or operator requests, and conversations removed by retention.",
     ["kind"],
 )
+order_updates_total = Counter(
+    "csbot_order_updates_total",
+    "Order status changes pushed to shoppers' open chats (frames sent, by status).",
+    ["status"],
+)
+order_webhooks_total = Counter(
+    "csbot_order_webhooks_total",
+    "Order-status webhook deliveries, by result (accepted or the refusal code).",
+    ["result"],
+)
+alerts_opened_total = Counter(
+    "csbot_alerts_opened_total",
+    "Alerts that started firing (database evaluation), by rule.",
+    ["rule"],
+)

@@ -21,6 +21,7 @@ from pydantic import ValidationError as PydanticValidationError
 from catalog.models import FaqEntry, Order
 from conversations.events import broadcast_on_commit
 from conversations.models import Conversation, Message
+from csbot import metrics
 from ops.events import (
     OrderStatusWebhook,
     WebhookError,
@@ -68,6 +69,7 @@ def order_update_push(*, order: Order) -> list[Message]:
                 text=order_update_text(order=order, lang=lang),
             ),
         )
+        metrics.order_updates_total.labels(status=order.status).inc()
         if conversation.status == Conversation.Status.AGENT:
             continue  # a person holds this chat: the frame informs, the bot stays quiet
         stored.append(
@@ -113,6 +115,16 @@ def order_webhook_receive(*, body: bytes, signature: str | None) -> WebhookResul
     """Check the signature (HMAC-SHA256 over the raw body), the body, its age and its
     event id, then apply the status change. Any refusal raises WebhookRefused and
     changes nothing."""
+    try:
+        result = _order_webhook_apply(body=body, signature=signature)
+    except WebhookRefused as exc:
+        metrics.order_webhooks_total.labels(result=exc.code.value).inc()
+        raise
+    metrics.order_webhooks_total.labels(result="accepted").inc()
+    return result
+
+
+def _order_webhook_apply(*, body: bytes, signature: str | None) -> WebhookResult:
     from catalog.services import order_status_set
 
     secret = settings.CSBOT_ORDER_WEBHOOK_SECRET
@@ -374,6 +386,7 @@ def alerts_check(*, now: datetime | None = None) -> list[AlertEvent]:
             )
             opened.append(event)
     for event in opened:
+        metrics.alerts_opened_total.labels(rule=event.rule).inc()
         if alert_notify(event=event):
             AlertEvent.objects.filter(pk=event.pk).update(notified=True)
     return list(AlertEvent.objects.filter(resolved_at__isnull=True))

@@ -190,3 +190,22 @@ def test_same_status_again_with_a_new_event_is_accepted_but_changes_nothing(bob_
         after_first[4],
     )
     assert deliveries == after_first[3] + 1
+
+
+def test_deliveries_are_counted_by_result(bob_chat):
+    from prometheus_client import REGISTRY
+
+    def count(result: str) -> float:
+        return REGISTRY.get_sample_value("csbot_order_webhooks_total", {"result": result}) or 0.0
+
+    def pushed() -> float:
+        return REGISTRY.get_sample_value("csbot_order_updates_total", {"status": "shipped"}) or 0.0
+
+    before = (count("accepted"), count("bad_signature"), pushed())
+    post(body(), signature="sha256=" + "0" * 64)
+    post(body())
+    assert (count("accepted"), count("bad_signature"), pushed()) == (
+        before[0] + 1,
+        before[1] + 1,
+        before[2] + 1,
+    )
