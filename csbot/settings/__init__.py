@@ -218,9 +218,15 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # (they are redelivered) instead of finishing them and acking on a dead channel.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# With late acks, a worker that loses the broker connection cancels its running tasks
+# (they are redelivered) instead of finishing them and acking on a dead channel.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# The reply queue's name (workers: `-Q inference,default`); a test gets its own.
+CSBOT_INFERENCE_QUEUE = os.environ.get("CSBOT_INFERENCE_QUEUE", "inference")
 CELERY_TASK_ROUTES = {
-    "conversations.reply_generate": {"queue": "inference"},
+    "conversations.reply_generate": {"queue": CSBOT_INFERENCE_QUEUE},
     "conversations.unanswered_sweep": {"queue": "default"},
 }
 # Explicit limits: the soft one raises inside the task, the hard one kills its process.
@@ -230,8 +236,9 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 20)
 # task whose worker vanished (SIGKILL, lost machine) is redelivered after this long.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT_S", 120),
-    # Redis keys of the broker start with this (several deployments on one Redis).
-    "global_keyprefix": os.environ.get("CELERY_BROKER_KEY_PREFIX", ""),
+    # How often a worker looks for such tasks (kombu's default is every ~100 s).
+    "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_INTERVAL_S", 10),
+    "unacked_restore_throttle": 1,
 }
 if not (
     CELERY_TASK_SOFT_TIME_LIMIT
