@@ -36,6 +36,7 @@
       options: {
         animation: false,
         responsive: true,
+        maintainAspectRatio: false,
         spanGaps: true,
         scales: { y: { beginAtZero: true, suggestedMax: yMax } },
         plugins: { legend: { display: datasets.length > 1 } },
@@ -64,7 +65,12 @@
           labels: intents.map(function (row) { return row.intent; }),
           datasets: [{ label: w("replies"), data: intents.map(function (row) { return row.count; }), backgroundColor: "#6366f1" }],
         },
-        options: { animation: false, responsive: true, plugins: { legend: { display: false } } },
+        options: {
+          animation: false,
+          responsive: true,
+          maintainAspectRatio: false,
+          plugins: { legend: { display: false } },
+        },
       });
     }
     document.body.dataset.charts = "ready";
