@@ -166,3 +166,18 @@ def test_unknown_carrier_is_refused_and_nothing_changes():
     assert order.status == "paid"
     assert OrderStatusEvent.objects.count() == before
     assert not Message.objects.filter(sender="bot").exists()
+
+
+async def test_next_question_is_answered_about_the_pushed_order():
+    comm, _ = await shopper_socket(username="bob")
+    await ship(BOB_PAID, "SF5550001111")
+    await comm.receive_json_from(timeout=5)
+    await comm.receive_json_from(timeout=5)
+    # "Can I change the address?" names no order: the bot takes the one it just announced.
+    frames = await say(comm, "可以改地址吗", "m-addr")
+    reply = frames[-1]
+    assert reply["intent"] == "after_sales.logistics.change_address"
+    assert reply["text"].startswith(
+        f"订单 {BOB_PAID} 当前状态：已发货。承运快递：顺丰速运，运单号 SF5550001111。"
+    )
+    await comm.disconnect()
