@@ -1,5 +1,9 @@
 """The console page: agents only; everyone else is sent to log in or refused."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 from django.contrib.auth import get_user_model
 
@@ -61,3 +65,12 @@ def test_admin_lists_requests_with_the_waiting_time_filter(client, open_chat):
     )
     for page in ("/admin/handoff/cannedreply/", "/admin/handoff/agentprofile/"):
         assert client.get(page).status_code == 200
+
+
+def test_malformed_agent_hours_stop_the_process_at_start_up():
+    env = {**os.environ, "CSBOT_AGENT_HOURS": "9 to 5"}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode != 0
+    assert "CSBOT_AGENT_HOURS must look like 09:00-22:00, got '9 to 5'" in result.stderr
