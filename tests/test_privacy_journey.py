@@ -307,3 +307,68 @@ def test_graphql_order_is_null_for_a_stranger():
         content_type="application/json",
     )
     assert response.json()["data"]["order"] is None
+
+
+# --- the WebSocket side of the same rights -------------------------------------------
+
+
+async def test_socket_chat_is_exported_and_deleted_and_the_socket_learns_it():
+    from asgiref.sync import sync_to_async
+    from channels.db import database_sync_to_async
+    from channels.testing import WebsocketCommunicator
+    from django.contrib.sessions.backends.cached_db import SessionStore
+
+    from csbot.asgi import application
+
+    visitor_id = "v_ws_privacy"
+
+    def new_session() -> str:
+        store = SessionStore()
+        store[VISITOR_SESSION_KEY] = visitor_id
+        store.save()
+        return store.session_key
+
+    session_key = await database_sync_to_async(new_session)()
+    cookie = f"sessionid={session_key}".encode()
+    headers = [(b"origin", b"http://localhost"), (b"cookie", cookie)]
+    comm = WebsocketCommunicator(application, "/ws/chat/", headers=headers)
+    assert (await comm.connect())[0]
+    hello = await comm.receive_json_from(timeout=5)
+    cid = hello["conversation_id"]
+    await comm.send_json_to({"type": "message", "text": f"电话{PHONE}", "client_msg_id": "w1"})
+    assert (await comm.receive_json_from(timeout=5))["type"] == "ack"
+    assert (await comm.receive_json_from(timeout=5))["type"] in {"bot", "handoff"}
+    await comm.send_json_to({"type": "csat", "score": 4})
+    # Frames are handled in order: the refusal of this one means the CSAT is stored.
+    await comm.send_json_to({"type": "feedback", "seq": 999, "helpful": True})
+    assert (await comm.receive_json_from(timeout=5))["code"] == "not_found"
+
+    client = Client()
+    client.cookies["sessionid"] = session_key
+    exported = (await sync_to_async(client.get)("/api/privacy/export/")).json()
+    assert [c["conversation_id"] for c in exported["conversations"]] == [cid]
+    assert exported["conversations"][0]["csat"]["score"] == 4
+    assert exported["conversations"][0]["messages"][0]["text"] == f"电话{PHONE}"
+
+    response = await sync_to_async(client.post)(
+        "/api/privacy/delete/", data="{}", content_type="application/json"
+    )
+    assert response.json()["deleted"]["conversations"] == 1
+    assert await database_sync_to_async(_rows_mentioning)(PHONE) == []
+
+    # The open socket's conversation is gone: a message gets a clear error, not a crash.
+    await comm.send_json_to({"type": "message", "text": "还在吗", "client_msg_id": "w2"})
+    error = await comm.receive_json_from(timeout=5)
+    assert (error["type"], error["code"]) == ("error", "not_found")
+    await comm.disconnect()
+    assert await database_sync_to_async(Message.objects.count)() == 0
+    # The old session cookie no longer names the visitor: a new socket is a new visitor.
+    again = WebsocketCommunicator(application, "/ws/chat/", headers=headers)
+    assert (await again.connect())[0]
+    fresh = await again.receive_json_from(timeout=5)
+    assert fresh["conversation_id"] != cid
+    owner = await database_sync_to_async(
+        lambda: Conversation.objects.get(public_id=fresh["conversation_id"]).visitor_id
+    )()
+    assert owner != visitor_id
+    await again.disconnect()
