@@ -58,10 +58,12 @@ _SEP = r"[ \-\u00a0.]?"
 PHONE_RE = re.compile(
     _NB
     + r"(?:(?:\+|00)?86[ \-]?|\(\+?86\)[ ]?|（\+?86）[ ]?)?"
-    + r"1[3-9]\d"
-    + r"(?:[ \-]?\d){8}"
+    + r"1[ \-.]?[3-9](?:[ \-.]?\d){9}"
     + _NA
 )
+# Digits written as Chinese numerals (一三八…, 壹叁捌…), one character each, so spans
+# stay put: only the phone pass reads them ("一三八零零一三八零零零" is a mobile).
+_CN_DIGITS = str.maketrans("零〇一二三四五六七八九壹贰叁肆伍陆柒捌玖", "00123456789123456789")
 ID_RE = re.compile(
     _NB
     + r"[1-9]\d{5}[ ]?(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])[ ]?\d{3}[\dXx]"
@@ -204,7 +206,7 @@ def pii_find(text: str) -> list[PiiSpan]:
         number = m.group().replace(" ", "")
         if id_check_ok(number):
             found.append(PiiSpan(PiiKind.ID_NUMBER, m.start(), m.end(), 0.99))
-    for m in PHONE_RE.finditer(folded):
+    for m in PHONE_RE.finditer(folded.translate(_CN_DIGITS)):
         found.append(PiiSpan(PiiKind.PHONE, m.start(), m.end(), 0.95))
     for m in CARD_RE.finditer(folded):
         digits = re.sub(r"\D", "", m.group())

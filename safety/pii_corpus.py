@@ -17,6 +17,7 @@ from pathlib import Path
 from safety.pii import PiiKind, luhn_ok
 
 FULL_WIDTH = str.maketrans("0123456789+@", "０１２３４５６７８９＋＠")
+CN_NUMERALS = str.maketrans("0123456789", "零一二三四五六七八九")
 
 
 @dataclass
@@ -73,6 +74,9 @@ def _phone_format(rng: random.Random, digits: str) -> tuple[str, str]:
         ("full-width +86", f"+86 {digits}".translate(FULL_WIDTH)),
         ("86 prefix", f"86-{digits}"),
         ("full-width space", f"{a}\u3000{b}\u3000{c}"),
+        ("4-3-4", f"{digits[:4]} {digits[4:7]} {digits[7:]}"),
+        ("dotted", f"{a}.{b}.{c}"),
+        ("chinese numerals", digits.translate(CN_NUMERALS)),
     ]
     return rng.choice(forms)
 
@@ -372,6 +376,11 @@ def _negative_texts(rng: random.Random) -> list[tuple[str, str]]:
         ("address-like", "地址写错了怎么办"),
         ("address-like", "What is the return address?"),
         ("long number", f"优惠码 {rng.randint(10**7, 10**8 - 1)}"),
+        ("chinese numerals", "一二三四五六七八九十，第一百零八号"),
+        (
+            "decimals",
+            f"价格{rng.randint(1, 19)}.{rng.randint(10, 99)}元，共{rng.randint(10, 99)}.99元",
+        ),
     ]
 
 

@@ -22,6 +22,10 @@ from safety.pii_corpus import corpus, evaluate, handwritten
         ("手机号：１３８００１３８０００", "手机号：[手机号]"),
         ("手机＋８６ １３８００１３８０００", "手机[手机号]"),
         ("号码 138\u30000013\u30008000", "号码 [手机号]"),
+        ("手机一三八零零一三八零零零", "手机[手机号]"),
+        ("手机 壹叁捌零零壹叁捌零零零", "手机 [手机号]"),
+        ("call 138.0013.8000", "call [PHONE]"),
+        ("电话1380 013 8000", "电话[手机号]"),
         # resident ID numbers (GB 11643 check digit, x/X)
         ("身份证440305198512304611", "身份证[身份证号]"),
         ("ID 32010220000229003X please", "ID [ID_NUMBER] please"),
@@ -82,6 +86,8 @@ def test_every_format_is_masked(text, expected):
         "I bought 2 Cotton T-shirts",
         "请问@客服 在吗",
         "邮编518057",
+        "一二三四五六七八九十",
+        "价格1.39元，共13.99元",
     ],
 )
 def test_hard_negatives_are_left_alone(text):
