@@ -155,3 +155,32 @@ def test_the_admin_bumps_the_generation(admin_client, django_capture_on_commit_c
     assert response.status_code == 302
     assert cache.get(banned.GENERATION_KEY) is not None
     assert services.input_screen(text="你滾蛋", language="zh").blocked
+
+
+def test_import_command_loads_a_big_list_and_refuses_bad_lines(
+    tmp_path, capsys, django_capture_on_commit_callbacks
+):
+    from django.core.management import CommandError, call_command
+
+    words = tmp_path / "words.csv"
+    lines = ["# comment", "滚蛋,abuse,block", "spamword,spam", "plainword"]
+    lines += [f"w{i:05d}x" for i in range(2000)]
+    words.write_text("\n".join(lines), encoding="utf-8")
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("banned_words_import", str(words), "--action", "flag")
+    assert '"imported": 2003' in capsys.readouterr().out
+    assert BannedWord.objects.get(word="滚蛋").action == "block"
+    assert (
+        BannedWord.objects.get(word="spamword").category,
+        BannedWord.objects.get(word="spamword").action,
+    ) == ("spam", "flag")
+    assert services.input_screen(text="滾 蛋", language="zh").blocked
+    assert services.input_screen(text="hi W01999X", language="en").action == "flag"
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("ok\nword,nocategory,mask\n", encoding="utf-8")
+    with pytest.raises(CommandError):
+        call_command("banned_words_import", str(bad))
+    assert not BannedWord.objects.filter(word="ok").exists()
+    with pytest.raises(CommandError):
+        call_command("banned_words_import", str(tmp_path / "missing.txt"))
