@@ -47,9 +47,17 @@ def run_one(folder: Path, params: dict, save_dir: Path | None = None) -> dict:
     # Other threshold rules, each chosen on the same (out-of-fold) valid scores.
     variants = {}
     if clf.valid_scores is not None and "oos" in clf.valid_scores[2]:
-        rules = [("sum", {"rule": "sum"})] + [
-            (f"recall_target={t}", {"oos_recall_target": t}) for t in (0.6, 0.65, 0.7, 0.75, 0.8)
-        ]
+        rules = (
+            [("sum", {"rule": "sum"})]
+            + [
+                (f"max_loss={m}", {"rule": "max_loss", "max_correct_loss": m})
+                for m in (0.005, 0.01, 0.015, 0.02, 0.03)
+            ]
+            + [
+                (f"recall_target={t}", {"rule": "recall_target", "oos_recall_target": t})
+                for t in (0.6, 0.65, 0.7, 0.75, 0.8)
+            ]
+        )
     elif clf.valid_scores is not None:
         rules = [
             ("keep97", {"no_oos_rule": "keep"}),

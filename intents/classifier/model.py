@@ -60,7 +60,7 @@ FASTTEXT_ARGS = frozenset(
     }
 )
 # Per-member options that are not fastText arguments.
-MEMBER_OPTIONS = frozenset({"cjk_chars"})
+MEMBER_OPTIONS = frozenset({"cjk_chars", "cjk_bigrams"})
 
 # Defaults chosen on CLINC150/BANKING77 validation data (docs/intent-benchmarks.md):
 # one-vs-all loss separates out-of-scope text far better than softmax, and averaging
@@ -77,11 +77,12 @@ BASE_MEMBER: dict[str, Any] = {
     "minCount": 1,
     "thread": 1,
     "cjk_chars": False,
+    "cjk_bigrams": False,
 }
 DEFAULT_MEMBERS: tuple[dict[str, Any], ...] = (
-    {"minn": 3, "maxn": 6, "seed": 1},
-    {"minn": 2, "maxn": 5, "seed": 2, "cjk_chars": True},
-    {"minn": 4, "maxn": 8, "seed": 3},
+    {"minn": 3, "maxn": 6, "seed": 1, "cjk_bigrams": True},
+    {"minn": 2, "maxn": 5, "seed": 2, "cjk_chars": True, "cjk_bigrams": True},
+    {"minn": 4, "maxn": 8, "seed": 3, "cjk_bigrams": True},
 )
 DEFAULT_PARAMS: dict[str, Any] = {
     "members": [dict(m) for m in DEFAULT_MEMBERS],
@@ -90,7 +91,12 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "workers": 2,  # members trained in parallel (each with `thread` fastText threads)
     "crossfit": True,  # also train on in-scope valid rows, scoring them out of fold
     "threshold": None,  # a fixed threshold instead of the one chosen on valid rows
-    "threshold_rule": "recall_target",  # or "sum": max in-scope accuracy + oos recall
+    # "max_loss": the highest threshold that hands off at most `max_correct_loss` of the
+    # in-scope valid rows the model answers right; or "recall_target": the lowest threshold
+    # that hands off `oos_recall_target` of the valid oos rows; or "sum": max in-scope
+    # accuracy + oos recall.
+    "threshold_rule": "max_loss",
+    "max_correct_loss": 0.01,
     "oos_recall_target": 0.7,
     "default_threshold": DEFAULT_THRESHOLD,
     "no_oos_rule": "break_even",  # or "keep": keep `keep_correct` of correct valid answers
@@ -225,6 +231,9 @@ def _threshold_settings(params: dict[str, Any]) -> dict[str, Any]:
         "no_oos_rule": params.get("no_oos_rule", DEFAULT_PARAMS["no_oos_rule"]),
         "default": float(params.get("default_threshold", DEFAULT_THRESHOLD)),
         "keep_correct": float(params.get("keep_correct", DEFAULT_PARAMS["keep_correct"])),
+        "max_correct_loss": float(
+            params.get("max_correct_loss", DEFAULT_PARAMS["max_correct_loss"])
+        ),
     }
 
 
@@ -255,14 +264,19 @@ def _fit_members(
     return members, outputs, used
 
 
+def _token_options(config: dict[str, Any]) -> dict[str, bool]:
+    """The tokenizer options a member was trained with (absent in older meta.json: off)."""
+    return {name: bool(config.get(name)) for name in ("cjk_chars", "cjk_bigrams")}
+
+
 def _train_member(rows: Sequence[dict], config: dict[str, Any], workdir: str, index: int):
     import fasttext
 
-    cjk = bool(config.get("cjk_chars"))
+    options = _token_options(config)
     path = os.path.join(workdir, f"train-{index}.txt")
     with open(path, "w", encoding="utf-8") as fh:
         for row in rows:
-            text = tokenized(row["text"], cjk_chars=cjk)
+            text = tokenized(row["text"], **options)
             fh.write(f"{_LABEL_PREFIX}{row['label']} {text}\n")
     args = {k: v for k, v in config.items() if k in FASTTEXT_ARGS}
     for attempt in range(4):
@@ -411,8 +425,10 @@ class IntentClassifier:
     def choose_threshold(self, valid_rows: Sequence[dict]) -> tuple[float, str]:
         """The handoff threshold for validation rows, and the rule that chose it.
 
-        With `oos` rows, by `threshold_rule`: "recall_target" (default) takes the lowest
-        threshold that hands off `oos_recall_target` of the oos rows; "sum" maximises
+        With `oos` rows, by `threshold_rule`: "max_loss" (default) takes the highest
+        threshold that hands off at most `max_correct_loss` of the in-scope rows answered
+        right (so it catches as many oos rows as that allows); "recall_target" takes the
+        lowest threshold that hands off `oos_recall_target` of the oos rows; "sum" maximises
         in-scope accuracy + oos recall. Without oos rows, by `no_oos_rule`: "break_even"
         (default) answers when the calibrated P(correct) ≥ 0.5; "keep" takes the largest
         threshold keeping `keep_correct` of the correct predictions. Both are capped at the
@@ -436,14 +452,15 @@ class IntentClassifier:
         out = np.zeros((len(texts), len(self.labels)))
         if not texts:
             return out
-        tokens: dict[bool, list[str]] = {}
+        tokens: dict[tuple, list[str]] = {}
         for model, config, weights in zip(
             self.members, self.member_configs, self._outputs, strict=True
         ):
-            cjk = bool(config.get("cjk_chars"))
-            if cjk not in tokens:
-                tokens[cjk] = [tokenized(t, cjk_chars=cjk) for t in texts]
-            hidden = np.stack([model.get_sentence_vector(t) for t in tokens[cjk]])
+            options = _token_options(config)
+            key = tuple(sorted(options.items()))
+            if key not in tokens:
+                tokens[key] = [tokenized(t, **options) for t in texts]
+            hidden = np.stack([model.get_sentence_vector(t) for t in tokens[key]])
             logits = hidden @ weights.T
             if config.get("loss") == "softmax":
                 logits = logits - logits.max(axis=1, keepdims=True)
@@ -613,17 +630,29 @@ def choose_threshold(
     pred: np.ndarray,
     gold: np.ndarray,
     *,
-    rule: str = "recall_target",
+    rule: str = "max_loss",
     oos_recall_target: float = 0.7,
     no_oos_rule: str = "break_even",
     default: float = DEFAULT_THRESHOLD,
     keep_correct: float = 0.97,
+    max_correct_loss: float = 0.01,
 ) -> tuple[float, str]:
     """See IntentClassifier.choose_threshold; returns (threshold, rule description)."""
     conf, pred, gold = np.asarray(conf), np.asarray(pred), np.asarray(gold)
     ins = gold != OOS
     correct = (pred == gold) & ins
     if (~ins).any() and ins.any():
+        if rule == "max_loss":
+            # Catch as much out of scope as possible while handing off at most
+            # max_correct_loss of the in-scope questions the model would answer right: the
+            # k lowest-scored correct answers fall under the threshold, the (k+1)-th does not.
+            good = np.sort(conf[correct])
+            k = math.floor(max_correct_loss * int(ins.sum()) + 1e-9)
+            name = f"hand off ≤ {max_correct_loss:.1%} of in-scope valid rows answered right"
+            if len(good) == 0:
+                return float(default), name
+            t = good[k] if k < len(good) else float(default)
+            return _floor(min(t, default)), name
         if rule == "recall_target":
             # The lowest threshold that sends oos_recall_target of the oos rows to a human:
             # every higher one hands off more answerable questions for no required gain.

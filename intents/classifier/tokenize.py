@@ -103,9 +103,11 @@ def normalize(text: str) -> str:
     return " ".join(text.split())
 
 
-def tokenize(text: str, *, cjk_chars: bool = False) -> list[str]:
+def tokenize(text: str, *, cjk_chars: bool = False, cjk_bigrams: bool = False) -> list[str]:
     """Tokens of `text`; with `cjk_chars`, each multi-character Chinese word also adds its
-    characters (after the word), which helps when jieba segments an unseen phrasing differently."""
+    characters (after the word), which helps when jieba segments an unseen phrasing differently;
+    with `cjk_bigrams`, each Chinese run also adds its character bigrams (across word
+    boundaries), so 催单 shares features with 催个单 and 单号 however jieba cuts them."""
     tokens: list[str] = []
     for match in _TOKEN_RE.finditer(normalize(text)):
         piece = match.group()
@@ -114,6 +116,8 @@ def tokenize(text: str, *, cjk_chars: bool = False) -> list[str]:
                 tokens.append(word)
                 if cjk_chars and len(word) > 1:
                     tokens.extend(word)
+            if cjk_bigrams and len(piece) > 1:
+                tokens.extend(piece[i : i + 2] for i in range(len(piece) - 1))
         elif len(piece) == 1 and not piece.isalnum() and tokens and tokens[-1] == piece:
             continue
         else:
@@ -121,9 +125,9 @@ def tokenize(text: str, *, cjk_chars: bool = False) -> list[str]:
     return tokens
 
 
-def tokenized(text: str, *, cjk_chars: bool = False) -> str:
+def tokenized(text: str, *, cjk_chars: bool = False, cjk_bigrams: bool = False) -> str:
     """The space-joined tokens, the form fastText reads (one line, no newlines)."""
-    return " ".join(tokenize(text, cjk_chars=cjk_chars))
+    return " ".join(tokenize(text, cjk_chars=cjk_chars, cjk_bigrams=cjk_bigrams))
 
 
 def is_placeholder(token: str) -> bool:

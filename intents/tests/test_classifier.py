@@ -72,6 +72,12 @@ def test_tokenize_replaces_order_numbers_in_both_languages():
     ]  # fmt: skip
 
 
+def test_tokenize_chinese_character_bigrams_cross_word_boundaries():
+    assert tokenize("催单", cjk_bigrams=True) == ["催单", "催单"]
+    assert tokenize("催个单 ok", cjk_bigrams=True) == ["催个", "单", "催个", "个单", "ok"]
+    assert tokenize("hello there", cjk_bigrams=True) == ["hello", "there"]
+
+
 def test_tokenize_placeholders_prices_tracking_and_long_numbers():
     assert tokenize("Is it ¥2999 now!!") == ["is", "it", "__price__", "now", "!"]
     assert tokenize("99元包邮吗") == ["__price__", "包邮", "吗"]
@@ -167,10 +173,32 @@ def test_choose_threshold_with_oos_reaches_the_recall_target():
     pred = np.array(["a", "a", "b", "b", "a", "b", "a", "a"])
     gold = np.array(["a", "a", "b", "a", "oos", "oos", "oos", "oos"])
     # 3 of 4 oos rows (75% ≥ 65%) must fall under: just above the third-lowest, 0.25.
-    assert choose_threshold(conf, pred, gold, oos_recall_target=0.65) == (
+    assert choose_threshold(conf, pred, gold, rule="recall_target", oos_recall_target=0.65) == (
         0.2501,
         "oos recall ≥ 65% on valid",
     )
+
+
+def test_choose_threshold_default_caps_the_loss_of_correct_answers():
+    # 100 in-scope rows: 90 right (conf 0.25, 0.25 + 1/256, …), 10 wrong (0.125); 5 oos rows.
+    right = 0.25 + np.arange(90) / 256
+    conf = np.concatenate([right, np.full(10, 0.125), [0.2, 0.26, 0.4, 0.5, 0.9]])
+    gold = np.array(["a"] * 100 + ["oos"] * 5)
+    pred = np.array(["a"] * 90 + ["b"] * 10 + ["a"] * 5)
+    # 1% of the 100 in-scope rows: one right answer may fall under, so the threshold is the
+    # second-lowest right score (0.2539…, rounded down).
+    threshold, rule = choose_threshold(conf, pred, gold)
+    assert threshold == 0.2539
+    assert rule == "hand off ≤ 1.0% of in-scope valid rows answered right"
+    metrics = evaluate_predictions(conf, pred, gold, threshold)
+    assert metrics["in_scope_accuracy"] == 0.89  # 90 right, one of them handed off
+    assert metrics["oos_recall"] == 0.2  # only the 0.2 oos row falls under
+    # A 3% allowance raises it to the fourth-lowest right score and catches 0.26 too.
+    threshold = choose_threshold(conf, pred, gold, max_correct_loss=0.03)[0]
+    assert threshold == 0.2617
+    assert evaluate_predictions(conf, pred, gold, threshold)["oos_recall"] == 0.4
+    # Never above the default threshold, however much loss is allowed.
+    assert choose_threshold(conf, pred, gold, max_correct_loss=0.9)[0] == 0.7
 
 
 def test_choose_threshold_without_oos():
