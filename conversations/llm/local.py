@@ -85,9 +85,14 @@ class Batcher:
             if batch is None:
                 return
             now = time.monotonic()
-            live = [
-                i for i in batch if i.deadline > now and i.future.set_running_or_notify_cancel()
-            ]
+            live = []
+            for item in batch:
+                if not item.future.set_running_or_notify_cancel():
+                    continue  # cancelled by its caller
+                if item.deadline <= now:
+                    item.future.set_exception(BackendError("timeout"))
+                    continue
+                live.append(item)
             if not live:
                 continue
             metrics.llm_batch_size.observe(len(live))
