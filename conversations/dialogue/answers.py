@@ -455,16 +455,28 @@ def goodbye(lang: str) -> Reply:
     return Reply(text=t(lang, "感谢光临，祝您购物愉快，再见！", "Thanks for visiting. Goodbye!"))
 
 
-def handoff_notice(lang: str, hours: StorePolicy | None, *, complaint: bool) -> Reply:
+def handoff_notice(
+    lang: str, hours: StorePolicy | None, *, complaint: bool, on_duty: bool = True
+) -> Reply:
+    """The bot's words when a chat goes to the queue. Outside agent hours it promises
+    no one at once; the handoff service then asks for a message and a contact."""
     opening = t(
         lang,
         "非常抱歉给您带来不好的体验。" if complaint else "",
         "I'm sorry about this experience. " if complaint else "",
     )
-    text = opening + t(
-        lang,
-        "正在为您转接人工客服，请稍候。",
-        "I'm connecting you to a human agent; please hold on.",
+    text = opening + (
+        t(
+            lang,
+            "正在为您转接人工客服，请稍候。",
+            "I'm connecting you to a human agent; please hold on.",
+        )
+        if on_duty
+        else t(
+            lang,
+            "已为您登记人工客服。",
+            "I've put your chat in the queue for a human agent.",
+        )
     )
     if hours is not None:
         text += (" " if lang == "en" else "") + hours.text(lang)

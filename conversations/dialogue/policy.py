@@ -38,6 +38,7 @@ from conversations.dialogue.verification import (
     verification_locked,
 )
 from conversations.models import Conversation
+from handoff.selectors import agents_on_duty
 
 ORDER_STATUS = "consult.logistics.order_status"
 PRODUCT_LABELS = {
@@ -211,7 +212,9 @@ def _low_confidence(result: IntentResult, lang: str, state: DialogueState) -> Ou
         state.low_confidence_streak = 0
         state.node = "handoff"
         return Outcome(
-            reply=answers.handoff_notice(lang, policy_get(key="agent_hours"), complaint=False),
+            reply=answers.handoff_notice(
+                lang, policy_get(key="agent_hours"), complaint=False, on_duty=agents_on_duty()
+            ),
             language=lang,
             intent=None,
             confidence=result.confidence,
@@ -252,7 +255,10 @@ def _answer(
         reason = "complaint" if level1 == "complaint" else "requested"
         hours = policy_get(key="agent_hours")
         return done(
-            answers.handoff_notice(lang, hours, complaint=level1 == "complaint"), handoff=reason
+            answers.handoff_notice(
+                lang, hours, complaint=level1 == "complaint", on_duty=agents_on_duty()
+            ),
+            handoff=reason,
         )
     if label == "general.chat.greeting":
         state.node = "answer"

@@ -223,6 +223,7 @@ async def test_handoff_request_queues_and_feedback_and_csat_are_stored():
         "status": "queued",
         "priority": "normal",
         "position": 1,
+        "wait_s": 120,
     }
     await comm.send_json_to({"type": "csat", "score": 5})
     assert await comm.receive_nothing(timeout=0.3)

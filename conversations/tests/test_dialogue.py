@@ -205,7 +205,7 @@ def test_asking_for_a_human_queues_with_position(conversation, ask):
         == "正在为您转接人工客服，请稍候。" + StorePolicy.objects.get(key="agent_hours").text_zh
     )
     handoff = next(m for m in replies if m.kind == "handoff")
-    assert handoff.payload == {"status": "queued", "priority": "normal", "position": 1}
+    assert handoff.payload == {"status": "queued", "priority": "normal", "position": 1, "wait_s": 120}
 
 
 def test_complaint_goes_to_the_queue_with_high_priority(conversation, ask):
@@ -333,3 +333,12 @@ def test_recommendations_skip_what_is_out_of_stock_and_say_when_nothing_fits(con
     assert bot(ask(conversation, "推荐个耳机，100块以内")).text == (
         "抱歉，¥100 以内暂时没有合适的商品。您可以放宽预算，或告诉我想要哪类商品。"
     )
+
+
+def test_outside_agent_hours_the_bot_promises_no_one_at_once(conversation, ask, settings):
+    settings.CSBOT_AGENT_HOURS = "00:00-00:00"  # never on duty
+    replies = ask(conversation, "转人工")
+    assert bot(replies).text.startswith("已为您登记人工客服。")
+    assert "请稍候" not in bot(replies).text
+    handoff = next(m for m in replies if m.kind == "handoff")
+    assert handoff.payload["after_hours"] is True

@@ -14,3 +14,5 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 # Two suites running at once against one PostgreSQL server need their own test database.
 if os.environ.get("CSBOT_TEST_DB_NAME"):  # noqa: F405
     DATABASES["default"].setdefault("TEST", {})["NAME"] = os.environ["CSBOT_TEST_DB_NAME"]  # noqa: F405
+# Handoff tests run the same at any hour of the day: agents are always on duty here.
+CSBOT_AGENT_HOURS = "00:00-24:00"
