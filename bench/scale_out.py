@@ -192,6 +192,10 @@ class Stack:
             for p in sorted(self.var_dir.glob("*.log"))
         )
 
+    def sweep(self, *, older_than_s: int = 0) -> None:
+        """Re-queue shopper messages left unanswered (what beat does every minute)."""
+        self._manage("sweep_unanswered", "--older-than", str(older_than_s), "-v", "0")
+
     def kill(self, index: int) -> None:
         """Kill one instance at once (SIGKILL: no goodbye to its sockets)."""
         proc = self.procs[index]
