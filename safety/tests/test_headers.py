@@ -35,6 +35,8 @@ def test_pages_carry_the_policy_and_headers(client, demo_store, path):
     assert "'unsafe-inline'" not in response["Content-Security-Policy"]
     assert "'unsafe-eval'" not in response["Content-Security-Policy"]
     assert "'self'" in policy["connect-src"]
+    # The widget previews a picture before upload from a blob: URL.
+    assert policy["img-src"] == ["'self'", "data:", "blob:"]
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["X-Frame-Options"] == "DENY"
     assert response["Referrer-Policy"] == "same-origin"
