@@ -191,7 +191,11 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=6, help="photo renders per product")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
-    print(f"cores: {os.cpu_count()}, OCR downscale to {settings.CSBOT_OCR_MAX_SIDE} px")
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    print(
+        f"cores: {os.cpu_count()}, load average {load}, "
+        f"OCR downscale to {settings.CSBOT_OCR_MAX_SIDE} px"
+    )
     figures = {"ocr": ocr_section(args.runs), "search": search_section(args.runs, args.seeds)}
     if args.json:
         args.json.write_text(json.dumps(figures, ensure_ascii=False, indent=2))
