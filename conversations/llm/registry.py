@@ -87,3 +87,27 @@ def backends_reset() -> None:
             if close is not None:
                 close()
         _backends.clear()
+
+
+def llm_describe(conf) -> str:
+    """One line naming the wording mode, for start-up logs."""
+    name = conf.CSBOT_LLM_BACKEND
+    if name == "openai":
+        where = f" model={conf.CSBOT_LLM_OPENAI_MODEL} url={conf.CSBOT_LLM_OPENAI_BASE_URL}"
+    elif name == "transformers":
+        quant = conf.CSBOT_LLM_QUANTIZATION or "none"
+        where = f" dir={conf.CSBOT_LLM_MODEL_DIR} device={conf.CSBOT_LLM_DEVICE} quant={quant}"
+    else:
+        where = ""
+    return f"llm={name}{where} deadline={conf.CSBOT_LLM_DEADLINE_S}s"
+
+
+def backends_warm() -> None:
+    """Build the configured backend now (client import, model load), so the first
+    shopper's answer does not spend its deadline on it. Failures are logged only."""
+    import logging
+
+    try:
+        backend_get()
+    except BackendError as exc:
+        logging.getLogger(__name__).warning("LLM backend not ready: %s", exc)
