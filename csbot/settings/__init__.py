@@ -218,10 +218,6 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # (they are redelivered) instead of finishing them and acking on a dead channel.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# With late acks, a worker that loses the broker connection cancels its running tasks
-# (they are redelivered) instead of finishing them and acking on a dead channel.
-CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
-CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # The reply queue's name (workers: `-Q inference,default`); a test gets its own.
 CSBOT_INFERENCE_QUEUE = os.environ.get("CSBOT_INFERENCE_QUEUE", "inference")
