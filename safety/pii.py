@@ -242,7 +242,11 @@ def placeholder_language(text: str) -> str:
 def pii_mask(text: str, language: str | None = None) -> str:
     """`text` with each piece of personal data replaced by a typed placeholder
     (`[手机号]` / `[PHONE]` ...), in `language` or else the text's own language."""
-    spans = pii_find(text)
+    return pii_replace(text, pii_find(text), language)
+
+
+def pii_replace(text: str, spans: list[PiiSpan], language: str | None = None) -> str:
+    """`text` with these spans (from `pii_find(text)`) replaced by their placeholders."""
     if not spans:
         return text
     lang = language if language in ("zh", "en") else placeholder_language(text)

@@ -28,7 +28,7 @@ from csbot import metrics
 from safety import banned
 from safety.banned import ACTION_RANK, Hit, mask_spans
 from safety.models import BannedWord, PrivacyNotice, SafetyFlag
-from safety.pii import pii_find, placeholder_language
+from safety.pii import pii_find, pii_replace, placeholder_language
 from safety.pii import pii_mask as _pii_mask
 from safety.sentiment import Sentiment, sentiment_of
 
@@ -85,11 +85,10 @@ def _language(text: str, language: str | None) -> str:
 def pii_mask(text: str, language: str | None = None) -> str:
     """`text` with phones, ID numbers, cards, e-mails and addresses replaced by typed
     placeholders (`[手机号]` / `[PHONE]` ...) in `language`, else the text's own."""
-    masked = _pii_mask(text, language)
-    if masked is not text:
-        for span in pii_find(text):
-            metrics.pii_masked_total.labels(kind=span.kind.value).inc()
-    return masked
+    spans = pii_find(text)
+    for span in spans:
+        metrics.pii_masked_total.labels(kind=span.kind.value).inc()
+    return pii_replace(text, spans, language)
 
 
 def llm_mask(text: str) -> str:
@@ -115,7 +114,9 @@ def input_screen(
     to_mask = [h for h in hits if h.action != BannedWord.Action.FLAG]
     working = mask_spans(text, to_mask)
     spans = pii_find(working)
-    masked = pii_mask(working, lang)
+    for span in spans:
+        metrics.pii_masked_total.labels(kind=span.kind.value).inc()
+    masked = pii_replace(working, spans, lang)
     categories = tuple(sorted({h.category for h in hits}))
     words = tuple(sorted({h.word for h in hits}))
     flag_id = None
