@@ -17,7 +17,7 @@ def form_data(response) -> dict:
     """The change form's current values, main form and inlines, as a browser would post them."""
     data = {}
     form = response.context["adminform"].form
-    for name, field in form.fields.items():
+    for name in form.fields:
         value = form[name].value()
         if value is not None:
             data[name] = value

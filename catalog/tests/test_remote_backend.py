@@ -104,9 +104,11 @@ def test_bot_answers_with_remote_prices(remote):
 
 
 def test_unreachable_store_raises_a_clear_error():
-    with override_settings(
-        CSBOT_CATALOG_BACKEND="remote",
-        CSBOT_REMOTE_STORE_URL=f"http://127.0.0.1:{free_port()}/graphql/",
+    with (
+        override_settings(
+            CSBOT_CATALOG_BACKEND="remote",
+            CSBOT_REMOTE_STORE_URL=f"http://127.0.0.1:{free_port()}/graphql/",
+        ),
+        pytest.raises(RemoteStoreError, match="unreachable"),
     ):
-        with pytest.raises(RemoteStoreError, match="unreachable"):
-            selectors.product_get(sku="XH-X5")
+        selectors.product_get(sku="XH-X5")
