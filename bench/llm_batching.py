@@ -153,6 +153,8 @@ def main() -> int:
         rate, p50, p99 = r["requests_per_s"], r["p50_ms"], r["p99_ms"]
         print(f"{name:<12} {rate:>8} {p50:>8} {p99:>8}  {r['requests']}")
     print(f"batched / one by one = {ratio:.2f}x  (bar >= 3x: {'met' if ratio >= 3 else 'MISSED'})")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"{result['model']}; load average {load} on {os.cpu_count()} CPUs")
     if args.json:
         args.json.write_text(json.dumps(result, indent=2, ensure_ascii=False))
     return 0
