@@ -127,6 +127,12 @@ def _facts_current() -> dict:
             if generation != _facts["generation"]:
                 _facts.update(generation=generation, products={}, policies={})
             _facts["checked"] = now
+    if _remote() and now - _facts.get("remote_filled", float("-inf")) >= (
+        settings.CSBOT_REMOTE_STORE_CACHE_S
+    ):
+        # Edits in a remote store never bump our generation: its products expire instead.
+        with _facts_lock:
+            _facts.update(products={}, remote_filled=now)
     return _facts
 
 

@@ -2,8 +2,11 @@
 (its own database, seeded with the demo store): the selectors answer from the remote
 store, the local database keeps only order ownership."""
 
+import json
 import re
+import threading
 from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import httpx
 import pytest
@@ -112,3 +115,59 @@ def test_unreachable_store_raises_a_clear_error():
         pytest.raises(RemoteStoreError, match="unreachable"),
     ):
         selectors.product_get(sku="XH-X5")
+
+
+class _Store(BaseHTTPRequestHandler):
+    """A remote GraphQL store on loopback whose price changes between calls."""
+
+    price = "100.00"
+    calls = 0
+
+    def do_POST(self):  # noqa: N802
+        type(self).calls += 1
+        self.rfile.read(int(self.headers["Content-Length"]))
+        row = {
+            "sku": "R-1",
+            "name": "远程商品",
+            "nameEn": "Remote item",
+            "price": type(self).price,
+            "stock": 3,
+            "restockDate": None,
+            "description": "",
+            "descriptionEn": "",
+            "specs": [],
+        }
+        body = json.dumps({"data": {"product": row}}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def store():
+    _Store.price, _Store.calls = "100.00", 0
+    server = HTTPServer(("127.0.0.1", 0), _Store)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/graphql/"
+    server.shutdown()
+
+
+def test_pipeline_cache_of_remote_products_expires(store):
+    with override_settings(
+        CSBOT_CATALOG_BACKEND="remote", CSBOT_REMOTE_STORE_URL=store, CSBOT_REMOTE_STORE_CACHE_S=60
+    ):
+        selectors.catalog_facts_changed()
+        assert selectors.product_get_cached(sku="R-1").price == Decimal("100.00")
+        _Store.price = "80.00"
+        assert selectors.product_get_cached(sku="R-1").price == Decimal("100.00")  # cached
+        assert _Store.calls == 1
+    with override_settings(
+        CSBOT_CATALOG_BACKEND="remote", CSBOT_REMOTE_STORE_URL=store, CSBOT_REMOTE_STORE_CACHE_S=0
+    ):
+        assert selectors.product_get_cached(sku="R-1").price == Decimal("80.00")
+        assert _Store.calls == 2

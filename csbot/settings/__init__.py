@@ -455,6 +455,8 @@ CSBOT_REMOTE_STORE_TOKEN = os.environ.get("CSBOT_REMOTE_STORE_TOKEN", "")
 CSBOT_REMOTE_STORE_AUTH_HEADER = os.environ.get("CSBOT_REMOTE_STORE_AUTH_HEADER", "Authorization")
 CSBOT_REMOTE_STORE_TOKEN_PREFIX = os.environ.get("CSBOT_REMOTE_STORE_TOKEN_PREFIX", "Bearer ")
 CSBOT_REMOTE_STORE_TIMEOUT_S = env_float("CSBOT_REMOTE_STORE_TIMEOUT_S", 3.0)
+# The reply pipeline keeps remote products this long per process.
+CSBOT_REMOTE_STORE_CACHE_S = env_float("CSBOT_REMOTE_STORE_CACHE_S", 30.0)
 if CSBOT_CATALOG_BACKEND not in ("local", "remote"):
     raise ImproperlyConfigured("CSBOT_CATALOG_BACKEND must be 'local' or 'remote'.")
 if CSBOT_CATALOG_BACKEND == "remote" and not CSBOT_REMOTE_STORE_URL:
