@@ -192,3 +192,22 @@ def test_arms_come_from_the_experiments_app(history, manager_client):
     html = manager_client.get("/dashboard/?window=hour").content.decode()
     assert '<span id="experiment-name">wording-test</span>' in html
     assert "template (50%)" in html and "llm (50%)" in html
+
+
+def test_firing_alert_is_shown_in_both_languages(manager_client):
+    now = timezone.now()
+    chat = ChatBuilder(visitor="v-slow")
+    for i in range(5):
+        q = chat.ask(f"慢 {i}", now - timedelta(minutes=2, seconds=-i))
+        chat.answer(q, after_s=2.5, intent="general.chat.greeting")
+    html = manager_client.get("/dashboard/?window=hour").content.decode()
+    assert 'data-rule="CsbotSlowReplies"' in html
+    assert "5 分钟内 P99 回复延迟过高" in html
+    assert "当前没有告警" not in html
+    manager_client.cookies["django_language"] = "en"
+    from django.core.cache import cache
+
+    cache.clear()
+    html = manager_client.get("/dashboard/?window=hour").content.decode()
+    assert "P99 reply latency over 5 minutes is too high" in html
+    assert "Service dashboard" in html
