@@ -171,3 +171,30 @@ def test_pipeline_cache_of_remote_products_expires(store):
     ):
         assert selectors.product_get_cached(sku="R-1").price == Decimal("80.00")
         assert _Store.calls == 2
+
+
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"CSBOT_CATALOG_BACKEND": "remote"}, "needs CSBOT_REMOTE_STORE_URL"),
+        ({"CSBOT_CATALOG_BACKEND": "graphql"}, "must be 'local' or 'remote'"),
+    ],
+)
+def test_bad_backend_settings_stop_start_up_with_a_clear_message(env, message):
+    import os
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=settings.BASE_DIR,
+        env={**os.environ, **env, "DJANGO_SETTINGS_MODULE": "csbot.settings"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert message in result.stderr
