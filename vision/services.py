@@ -74,6 +74,8 @@ NOTHING_FOUND = {
         "Could you describe your question in words? I can also get a human agent for you."
     ),
 }
+# Whether conversations.services.Incoming has the `payload` seam yet.
+_INCOMING_TAKES_PAYLOAD = "payload" in getattr(chat_services.Incoming, "__dataclass_fields__", {})
 HUMAN_SUGGESTION = {"zh": "转人工", "en": "Talk to a human"}
 PLACEHOLDER = {"zh": "[图片]", "en": "[picture]"}
 
@@ -382,21 +384,26 @@ def _message_for(image: ChatImage, reading: Reading, language: str) -> Message |
     picture in its payload) and queue its reply, or answer 'nothing found' directly."""
     conversation = image.conversation
     text = reading.pipeline_text or PLACEHOLDER[language]
+    payload = {"image": image_info(image)}
+    incoming: dict[str, Any] = {
+        "conversation": conversation,
+        "text": text,
+        "client_msg_id": f"img-{image.public_id}",
+    }
+    if _INCOMING_TAKES_PAYLOAD:
+        incoming["payload"] = payload
     (received,) = chat_services.messages_receive(
-        items=[
-            chat_services.Incoming(
-                conversation=conversation, text=text, client_msg_id=f"img-{image.public_id}"
-            )
-        ],
-        enqueue_replies=False,
+        items=[chat_services.Incoming(**incoming)], enqueue_replies=False
     )
     if received.error is not None or received.message is None:
         log.info("picture %s not posted: %s", image.public_id, received.error)
         return None
     message = received.message
-    # Until message_receive takes a payload, the picture is attached right after it.
-    message.payload = {**message.payload, "image": image_info(image)}
-    Message.objects.filter(pk=message.pk).update(payload=message.payload)
+    if not _INCOMING_TAKES_PAYLOAD:
+        # Until messages_receive stores a payload (vision/INTEGRATION.patch), the
+        # picture is attached in the same transaction, before the reply is queued.
+        message.payload = {**message.payload, **payload}
+        Message.objects.filter(pk=message.pk).update(payload=message.payload)
     if not received.created:
         return message
     if reading.pipeline_text:
@@ -525,13 +532,18 @@ def product_index_reset() -> None:
 
 
 def images_delete(*, conversation_ids: list[int]) -> int:
-    """Delete the pictures of these conversations: files first, then rows. The privacy
-    delete calls this before it deletes the conversations (rows would cascade, files
-    would not). Returns how many pictures went."""
-    images = list(ChatImage.objects.filter(conversation_id__in=conversation_ids))
-    for image in images:
-        _files_delete([image.file, image.thumbnail])
-    ChatImage.objects.filter(pk__in=[image.pk for image in images]).delete()
+    """Delete the pictures of these conversations: rows now, files once the transaction
+    commits (at once outside one). The privacy delete and the retention purge call this
+    before they delete the conversations: the rows would cascade, the files would not.
+    Returns how many pictures went."""
+    images = list(
+        ChatImage.objects.filter(conversation_id__in=conversation_ids).values_list(
+            "pk", "file", "thumbnail"
+        )
+    )
+    names = [name for _pk, file, thumb in images for name in (file, thumb)]
+    ChatImage.objects.filter(pk__in=[pk for pk, _file, _thumb in images]).delete()
+    transaction.on_commit(lambda: _files_delete(names))
     return len(images)
 
 

@@ -140,6 +140,18 @@
 
   function settle(view, body) {
     var info = body.image || {};
+    var handle = window.csbot && typeof window.csbot.handleFrame === "function" ? window.csbot.handleFrame : null;
+    if (handle && body.message && body.message.seq) {
+      // The widget draws the stored frame itself (and dedups it by seq); its
+      // csbot:frame event brings the thumbnail back through decorate().
+      if (view.node.parentNode) view.node.parentNode.removeChild(view.node);
+      handle(body.message);
+      (body.replies || []).forEach(function (frame) {
+        handle(frame);
+      });
+      scrollDown();
+      return;
+    }
     var thumb = safePath(info.thumbnail_url);
     if (thumb) view.img.src = thumb;
     view.node.setAttribute("data-image-id", String(info.id || ""));
@@ -147,14 +159,8 @@
     view.meta.textContent = describe(info);
     if (body.seq) {
       view.node.setAttribute("data-seq", String(body.seq));
-      view.node.parentNode && view.node.parentNode.removeChild(view.node);
+      if (view.node.parentNode) view.node.parentNode.removeChild(view.node);
       place(view.node, Number(body.seq));
-    }
-    var handle = window.csbot && typeof window.csbot.handleFrame === "function" ? window.csbot.handleFrame : null;
-    if (handle) {
-      (body.replies || []).forEach(function (frame) {
-        handle(frame);
-      });
     }
     scrollDown();
   }
@@ -215,7 +221,7 @@
         fail(view, t("network"));
       })
       .then(function () {
-        if (local && view.img.src !== local) window.URL.revokeObjectURL(local);
+        if (local && (view.img.src !== local || !view.node.parentNode)) window.URL.revokeObjectURL(local);
       });
   }
 
