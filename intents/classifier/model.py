@@ -79,10 +79,13 @@ BASE_MEMBER: dict[str, Any] = {
     "cjk_chars": False,
     "cjk_bigrams": False,
 }
+# Every member also sees Chinese characters and character bigrams besides jieba's words
+# (project valid, two seed sets: +0.9 and +0.5 raw accuracy for bigrams, then +0.5 and +0.9
+# for characters in all members); English text is unaffected by both.
 DEFAULT_MEMBERS: tuple[dict[str, Any], ...] = (
-    {"minn": 3, "maxn": 6, "seed": 1, "cjk_bigrams": True},
+    {"minn": 3, "maxn": 6, "seed": 1, "cjk_chars": True, "cjk_bigrams": True},
     {"minn": 2, "maxn": 5, "seed": 2, "cjk_chars": True, "cjk_bigrams": True},
-    {"minn": 4, "maxn": 8, "seed": 3, "cjk_bigrams": True},
+    {"minn": 4, "maxn": 8, "seed": 3, "cjk_chars": True, "cjk_bigrams": True},
 )
 DEFAULT_PARAMS: dict[str, Any] = {
     "members": [dict(m) for m in DEFAULT_MEMBERS],

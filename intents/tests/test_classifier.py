@@ -1,6 +1,8 @@
 """The intent classifier package: tokenizer, training, calibration, threshold, persistence."""
 
 import json
+from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -244,10 +246,37 @@ def test_build_splits_are_deterministic_deduplicated_and_disjoint(tmp_path):
     assert first == again
     assert report.duplicates == 5
     assert report.counts == {
-        "train": 130, "valid": 24, "heldout": 46, "oos_valid": 20, "oos_heldout": 20,
+        "train": 139, "valid": 20, "heldout": 41, "oos_valid": 17, "oos_heldout": 23,
     }  # fmt: skip
     texts = {n: [json.loads(line)["text"] for line in s.splitlines()] for n, s in first.items()}
     all_texts = [t for split in texts.values() for t in split]
     assert len(all_texts) == len(set(all_texts)) == 240
     assert {json.loads(line)["label"] for line in first["oos_valid"].splitlines()} == {"oos"}
     assert json.loads(first["train"].splitlines()[0])["lang"] in {"zh", "en"}
+
+
+def test_build_adding_lines_never_moves_an_existing_row(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    path = src / "consult.product.price.en.txt"
+    path.write_text("\n".join(f"price question number {i}" for i in range(200)) + "\n")
+    before = build(src, tmp_path / "before")
+    # Many new lines (more than the file had) shift any rank-based cut; a row's own hash
+    # does not move.
+    path.write_text("\n".join(f"price question number {i}" for i in range(500)) + "\n")
+    after = build(src, tmp_path / "after")
+
+    def split_of(report) -> dict[str, str]:
+        out = {}
+        for name in ("train", "valid", "heldout"):
+            for line in (Path(report.files[0]).parent / f"{name}.jsonl").read_text().splitlines():
+                out[json.loads(line)["text"]] = name
+        return out
+
+    old, new = split_of(before), split_of(after)
+    assert len(old) == 200 and len(new) == 500
+    assert {text: new[text] for text in old} == old
+    # The shares hold on average: 500 rows land near 65 / 12 / 23 %.
+    shares = Counter(new.values())
+    assert abs(shares["train"] / 500 - 0.65) < 0.06
+    assert abs(shares["heldout"] / 500 - 0.23) < 0.06

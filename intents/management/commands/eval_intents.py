@@ -5,7 +5,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from intents.classifier import DataError, IntentClassifier, read_jsonl
+from intents.classifier import OOS, DataError, IntentClassifier, read_jsonl
 
 KEYS = ("in_scope_accuracy", "handoff_share", "oos_recall", "macro_f1", "threshold")
 
@@ -24,6 +24,11 @@ class Command(BaseCommand):
         group = parser.add_mutually_exclusive_group()
         group.add_argument("--threshold", type=float, help="use this confidence threshold")
         group.add_argument("--valid", help="re-choose the threshold on these rows")
+        parser.add_argument(
+            "--per-label",
+            action="store_true",
+            help="also add per_label: {label: {n, top1, accuracy}} (top1 ignores the threshold)",
+        )
 
     def handle(self, *args, **options):
         threshold = options["threshold"]
@@ -40,4 +45,29 @@ class Command(BaseCommand):
         except DataError as exc:
             raise CommandError(str(exc)) from None
         metrics = clf.evaluate(rows, threshold=threshold)
-        self.stdout.write(json.dumps({key: metrics[key] for key in KEYS}))
+        out = {key: metrics[key] for key in KEYS}
+        if options["per_label"]:
+            out["per_label"] = _per_label(clf, rows, metrics["threshold"])
+        self.stdout.write(json.dumps(out, ensure_ascii=False))
+
+
+def _per_label(clf: IntentClassifier, rows: list[dict], threshold: float) -> dict:
+    """Per gold label: rows, top-1 accuracy (no threshold) and accuracy at `threshold`; for
+    `oos` rows, accuracy is the share handed off and top1 is null."""
+    counts: dict[str, list[int]] = {}
+    predictions = clf.predict_many([r["text"] for r in rows], k=1)
+    for row, pred in zip(rows, predictions, strict=True):
+        confident = pred.confidence >= threshold and pred.top_label != OOS
+        answered = pred.top_label if confident else None
+        c = counts.setdefault(row["label"], [0, 0, 0])
+        c[0] += 1
+        c[1] += pred.top_label == row["label"]
+        c[2] += answered is None if row["label"] == OOS else answered == row["label"]
+    return {
+        label: {
+            "n": n,
+            "top1": None if label == OOS else round(top1 / n, 4),
+            "accuracy": round(acc / n, 4),
+        }
+        for label, (n, top1, acc) in sorted(counts.items())
+    }
