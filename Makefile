@@ -27,6 +27,7 @@ $(BIN)/.dev: $(BIN)/.runtime requirements-dev.txt
 demo: $(BIN)/.runtime ## Install, migrate, load the demo store, train the intent model if missing, serve on http://127.0.0.1:$PORT
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py vision_product_images
 	$(BIN)/python manage.py intents_ensure_model
 	$(BIN)/python manage.py sweep_unanswered
 	@echo "csbot demo: http://$(HOST):$(PORT)/  (admin: /admin/, demo logins in README)"

@@ -201,12 +201,15 @@ def message_frame(message: Message) -> dict[str, Any]:
         frame = {"type": "handoff", "seq": message.seq, **message.payload}
         return frame
     if message.sender == Message.Sender.SHOPPER:
-        return {
+        frame = {
             "type": "shopper",
             "seq": message.seq,
             "text": message.text,
             "client_msg_id": message.client_msg_id,
         }
+        if message.payload.get("image"):
+            frame["image"] = message.payload["image"]  # a picture the shopper sent
+        return frame
     if message.sender == Message.Sender.AGENT:
         return {
             "type": "agent",

@@ -232,6 +232,8 @@ class Incoming:
     conversation: Conversation
     text: str
     client_msg_id: str
+    # Extra fields stored with the message, e.g. {"image": {...}} for a picture.
+    payload: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -245,7 +247,11 @@ class Received:
 
 
 def message_receive(
-    *, conversation: Conversation, text: str, client_msg_id: str
+    *,
+    conversation: Conversation,
+    text: str,
+    client_msg_id: str,
+    payload: dict[str, Any] | None = None,
 ) -> tuple[Message, bool]:
     """Store a shopper message once per client_msg_id; queue its reply after commit.
 
@@ -254,7 +260,14 @@ def message_receive(
     messages: the shopper starts a new one.
     """
     (result,) = messages_receive(
-        items=[Incoming(conversation=conversation, text=text, client_msg_id=client_msg_id)]
+        items=[
+            Incoming(
+                conversation=conversation,
+                text=text,
+                client_msg_id=client_msg_id,
+                payload=payload,
+            )
+        ]
     )
     if result.error is not None:
         raise result.error
@@ -357,6 +370,7 @@ def _messages_insert(items: list[Incoming]) -> list[Received]:
             sender=Message.Sender.SHOPPER,
             text=item.text,
             client_msg_id=item.client_msg_id,
+            payload=item.payload or {},
         )
         next_seq[pk] += 1
         new.append(message)

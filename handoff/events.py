@@ -93,12 +93,15 @@ def agent_view(conversation_id: str, frame: dict[str, Any]) -> dict[str, Any] | 
     without the shopper's client ids; None for frames agents do not need."""
     kind = frame.get("type")
     if kind == "shopper":
-        return {
+        view = {
             "type": "shopper",
             "conversation_id": conversation_id,
             "seq": frame["seq"],
             "text": frame["text"],
         }
+        if frame.get("image"):
+            view["image"] = frame["image"]  # the console shows image.thumbnail_url
+        return view
     if kind in ("bot", "agent", "handoff"):
         return {"conversation_id": conversation_id, **frame}
     return None

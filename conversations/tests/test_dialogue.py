@@ -205,7 +205,12 @@ def test_asking_for_a_human_queues_with_position(conversation, ask):
         == "正在为您转接人工客服，请稍候。" + StorePolicy.objects.get(key="agent_hours").text_zh
     )
     handoff = next(m for m in replies if m.kind == "handoff")
-    assert handoff.payload == {"status": "queued", "priority": "normal", "position": 1, "wait_s": 120}
+    assert handoff.payload == {
+        "status": "queued",
+        "priority": "normal",
+        "position": 1,
+        "wait_s": 120,
+    }
 
 
 def test_complaint_goes_to_the_queue_with_high_priority(conversation, ask):

@@ -553,4 +553,8 @@ def describe_mode(conf) -> str:
     layer = f"redis-{conf.CSBOT_CHANNEL_LAYER}" if conf.REDIS_URL else "in-memory"
     cache = "redis" if conf.REDIS_URL else "in-memory"
     celery = "eager (in-process)" if conf.CELERY_TASK_ALWAYS_EAGER else "broker"
-    return f"database={db} channel_layer={layer} cache={cache} celery={celery} debug={conf.DEBUG}"
+    vision = "clip" if conf.CSBOT_VISION_CLIP_DIR else "hash"
+    return (
+        f"database={db} channel_layer={layer} cache={cache} celery={celery} "
+        f"photo_search={vision} debug={conf.DEBUG}"
+    )

@@ -15,4 +15,4 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 if os.environ.get("CSBOT_TEST_DB_NAME"):  # noqa: F405
     DATABASES["default"].setdefault("TEST", {})["NAME"] = os.environ["CSBOT_TEST_DB_NAME"]  # noqa: F405
 # Handoff tests run the same at any hour of the day: agents are always on duty here.
-CSBOT_AGENT_HOURS = "00:00-24:00"
+CSBOT_AGENT_HOURS = os.environ.get("CSBOT_AGENT_HOURS", "00:00-24:00")  # noqa: F405

@@ -1036,7 +1036,14 @@
       settlePending(String(frame.client_msg_id), seq);
       return;
     }
-    renderShopper({ text: String(frame.text || ""), clientMsgId: frame.client_msg_id, seq: seq });
+    var node = renderShopper({ text: String(frame.text || ""), clientMsgId: frame.client_msg_id, seq: seq });
+    announce(frame, node);
+  }
+
+  /** Tell add-ons (widget-image.js) about a drawn frame: they may decorate its node. */
+  function announce(frame, node) {
+    if (typeof window.CustomEvent !== "function") return;
+    root.dispatchEvent(new window.CustomEvent("csbot:frame", { detail: { frame: frame, node: node } }));
   }
 
   function onReply(frame) {
@@ -1478,7 +1485,17 @@
   bindPrivacyForm();
   restorePending();
   updateComposer();
-  window.csbot = { open: openPanel, close: closePanel, reset: reset };
+  window.csbot = {
+    open: openPanel,
+    close: closePanel,
+    reset: reset,
+    // For add-ons: the conversation this tab shows, and a way to draw frames the
+    // server returned over HTTP (deduplicated by seq like socket frames).
+    conversationId: function () {
+      return state.conversationId || "";
+    },
+    handleFrame: handleFrame,
+  };
 
   if (load("open") === "1") {
     openPanel({ focus: false });
