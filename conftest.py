@@ -12,6 +12,7 @@ def _clear_cache():
     from conversations.dialogue.hotcache import hot_local_reset
     from conversations.dialogue.slots import product_index_reset
     from intents.runtime import runtime_reset
+    from safety.banned import matcher_reset
 
     for reset in (
         cache.clear,
@@ -19,6 +20,7 @@ def _clear_cache():
         faq_index_reset,
         product_index_reset,
         runtime_reset,
+        matcher_reset,
     ):
         reset()
     yield

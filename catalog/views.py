@@ -219,13 +219,15 @@ def product_detail(request: HttpRequest, sku: str) -> HttpResponse:
 @storefront_page
 def privacy(request: HttpRequest) -> HttpResponse:
     """The privacy notice the chat shows, and what the shop keeps about a visitor."""
+    from safety.selectors import privacy_notice_get
+
     lang = storefront_lang(request)
-    policy = selectors.policy_get(key=PRIVACY_POLICY_KEY)
+    notice = privacy_notice_get(lang=lang)
     context = _base_context(
         request,
-        notice=policy.text(lang) if policy else "",
-        notice_title=policy.title(lang) if policy else "",
-        notice_updated=policy.updated_at if policy else None,
+        notice=notice.text,
+        notice_title=notice.title,
+        notice_updated=notice.updated_at,
     )
     return render(request, "catalog/privacy.html", context)
 

@@ -57,7 +57,7 @@ def _parse(request: HttpRequest) -> dict[str, Any]:
         raise ChatError(ErrorCode.FRAME_TOO_LARGE)
     try:
         data = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise ChatError(ErrorCode.BAD_JSON) from exc
     if not isinstance(data, dict):
         raise ChatError(ErrorCode.INVALID_FRAME, "expected a JSON object")

@@ -160,7 +160,7 @@ def parse_client_frame(raw: str | bytes | None) -> BaseModel:
         raise ChatError(ErrorCode.FRAME_TOO_LARGE)
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise ChatError(ErrorCode.BAD_JSON) from exc
     return parse_client_data(data)
 
@@ -168,7 +168,8 @@ def parse_client_frame(raw: str | bytes | None) -> BaseModel:
 def parse_client_data(data: Any) -> BaseModel:
     if not isinstance(data, dict):
         raise ChatError(ErrorCode.INVALID_FRAME, "expected a JSON object")
-    if data.get("type") not in CLIENT_TYPES:
+    frame_type = data.get("type")
+    if not isinstance(frame_type, str) or frame_type not in CLIENT_TYPES:
         raise ChatError(ErrorCode.UNKNOWN_TYPE)
     try:
         frame = _client_frame.validate_python(data)
@@ -180,16 +181,22 @@ def parse_client_data(data: Any) -> BaseModel:
     return frame
 
 
+# NUL and the bidi embedding/override/isolate controls: never stored (they can make the
+# agent console show text in another order than it was written).
+_STRIPPED = dict.fromkeys([0x00, *range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+
+
 def clean_text(text: str) -> str:
-    """Trim, reject empty and over-long text; the limit counts characters, not bytes."""
-    text = text.strip()
+    """Drop NUL and bidi controls, trim, reject empty and over-long text; the limit
+    counts characters, not bytes."""
+    text = text.translate(_STRIPPED).strip()
     if not text:
         raise ChatError(ErrorCode.EMPTY_TEXT)
     if len(text) > settings.CSBOT_MAX_TEXT_CHARS:
         raise ChatError(ErrorCode.TEXT_TOO_LONG)
     if any(0xD800 <= ord(ch) <= 0xDFFF for ch in text):
         raise ChatError(ErrorCode.INVALID_FRAME, "text contains lone surrogates")
-    return text.replace("\x00", "")
+    return text
 
 
 # --- Server -> client -------------------------------------------------------

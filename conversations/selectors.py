@@ -2,7 +2,6 @@
 
 from django.db.models import QuerySet
 
-from catalog.selectors import policy_get
 from conversations.models import Conversation, Message
 
 
@@ -21,5 +20,8 @@ def replies_for(*, message: Message) -> list[Message]:
 
 
 def privacy_notice(*, lang: str) -> str:
-    policy = policy_get(key="privacy_notice")
-    return policy.text(lang) if policy else ""
+    """The privacy notice in force (safety app: admin-edited, else the store policy,
+    else the built-in text)."""
+    from safety.selectors import privacy_notice as notice
+
+    return notice(lang=lang)

@@ -27,6 +27,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from conversations.dialogue import policy
+from conversations.dialogue.answers import Reply
 from conversations.dialogue.state import state_load_many, state_save_many
 from conversations.events import (
     ChatError,
@@ -38,6 +39,7 @@ from conversations.events import (
 from conversations.identity import Shopper
 from conversations.models import Conversation, Csat, Message
 from csbot import metrics
+from safety.services import anger_action, input_screen, output_screen, sentiment_score
 
 log = logging.getLogger(__name__)
 
@@ -454,6 +456,8 @@ class _Plan:
     message: Message
     outcome: policy.Outcome
     payload: dict[str, Any]
+    # The shopper's mood (safety.sentiment label), carried to the handoff queue.
+    sentiment: str = ""
 
 
 def replies_generate(*, message_ids: Sequence[int]) -> list[Message | None]:
@@ -528,11 +532,32 @@ def _replies_build(todo: list[Message]) -> dict[int, Message]:
         conversation = message.conversation
         began = time.perf_counter()
         try:
-            outcome = policy.respond(
-                conversation=conversation,
+            screen = input_screen(
                 text=message.text,
-                state=states[conversation.public_id],
+                language=conversation.language,
+                conversation=conversation,
+                message=message,
             )
+            mood = sentiment_score(text=screen.text, language=screen.language)
+            if screen.blocked:
+                outcome = policy.Outcome(
+                    reply=Reply(text=screen.refusal or ""),
+                    language=screen.language,
+                    intent=None,
+                    confidence=0.0,
+                )
+            else:
+                outcome = policy.respond(
+                    conversation=conversation,
+                    text=screen.text,
+                    state=states[conversation.public_id],
+                )
+                if anger_action(sentiment=mood) == "handoff" and not outcome.handoff_reason:
+                    outcome.handoff_reason = "anger"
+            if screen.text != message.text:
+                # Banned words are not kept: the record holds the starred text.
+                Message.objects.filter(pk=message.pk).update(text=screen.text)
+            outcome.reply.text = output_screen(text=outcome.reply.text, conversation=conversation)
         except Exception:  # one bad message must not cost the batch; the sweep retries
             log.exception("reply generation failed for message %s", message.pk)
             continue
@@ -543,7 +568,7 @@ def _replies_build(todo: list[Message]) -> dict[int, Message]:
             payload["suggestions"] = outcome.reply.suggestions
         if outcome.reply.cards:
             payload["cards"] = outcome.reply.cards
-        plans.append(_Plan(message=message, outcome=outcome, payload=payload))
+        plans.append(_Plan(message=message, outcome=outcome, payload=payload, sentiment=mood.label))
     # Wording: template or LLM per A/B arm, one shared deadline for the batch (issue 5).
     from conversations.llm.pipeline import arm_replies_note, outcomes_word
 
@@ -645,6 +670,7 @@ def _replies_store(plans: list[_Plan]) -> list[Message]:
                 conversation=plan.message.conversation,
                 reason=plan.outcome.handoff_reason,
                 priority=policy.HANDOFF_PRIORITY.get(plan.outcome.handoff_reason, 2),
+                sentiment=plan.sentiment,
                 reply_to=plan.message,
             )
     return replies

@@ -25,6 +25,7 @@ from csbot import metrics
 from handoff import selectors
 from handoff.models import AgentProfile, HandoffEvent, HandoffRequest
 from handoff.selectors import PRIORITY_NAMES, queue_position  # noqa: F401 - public names
+from safety.services import output_screen, pii_mask
 
 AGENTS_GROUP = "handoff.agents"
 # Where each reason starts in the queue; an angry shopper moves one level up.
@@ -127,7 +128,7 @@ def _summary(conversation: Conversation) -> str:
         return ""
     if len(last) > settings.CSBOT_SUMMARY_OVER_CHARS:
         last = summarize(last)
-    return " ".join(last.split())[:SUMMARY_CHARS]
+    return pii_mask(" ".join(last.split()))[:SUMMARY_CHARS]
 
 
 def _after_hours_text(lang: str) -> str:
@@ -414,7 +415,7 @@ def agent_message_send(
         return message_store(
             conversation=conversation,
             sender=Message.Sender.AGENT,
-            text=text,
+            text=output_screen(text=text, source="agent", conversation=conversation),
             client_msg_id=stored_id,
             language=conversation.language,
             payload={"agent": selectors.agent_display_name(agent)},

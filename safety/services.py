@@ -354,6 +354,9 @@ def shopper_data_delete(
         ).values_list("text", flat=True)
     )
     with transaction.atomic():
+        from vision.services import images_delete
+
+        images_delete(conversation_ids=list(conversations.values_list("pk", flat=True)))
         total, rows = conversations.delete()
         hot = _hot_questions_forget(texts)
     keys = _cache_forget(public_ids=public_ids, visitor_ids=visitor_ids)
@@ -453,7 +456,11 @@ def retention_purge(*, days: int | None = None, now: Any = None) -> int:
     if not public_ids:
         return 0
     with transaction.atomic():
-        Conversation.objects.filter(public_id__in=public_ids).delete()
+        from vision.services import images_delete
+
+        doomed = Conversation.objects.filter(public_id__in=public_ids)
+        images_delete(conversation_ids=list(doomed.values_list("pk", flat=True)))
+        doomed.delete()
         SafetyFlag.objects.filter(conversation__isnull=True, created_at__lt=cutoff).delete()
     _cache_forget(public_ids=public_ids, visitor_ids=set())
     metrics.privacy_deletions_total.labels(kind="retention").inc(len(public_ids))

@@ -60,7 +60,13 @@ FAQ_WEAK = 0.5
 # the named product makes an in-scope product question far likelier than the model's
 # confidence alone says (chosen on the validation split, bench/resolution_e2e.py).
 PRODUCT_SLOT_FLOOR = 0.5
-HANDOFF_PRIORITY = {"complaint": 1, "verification_locked": 1, "requested": 2, "low_confidence": 2}
+HANDOFF_PRIORITY = {
+    "anger": 1,
+    "complaint": 1,
+    "verification_locked": 1,
+    "requested": 2,
+    "low_confidence": 2,
+}
 
 
 @dataclass

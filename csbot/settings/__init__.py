@@ -403,8 +403,8 @@ CSBOT_LLM_CACHE_TTL_S = env_int("CSBOT_LLM_CACHE_TTL_S", 600)
 CSBOT_LLM_MAX_NEW_TOKENS = env_int("CSBOT_LLM_MAX_NEW_TOKENS", 160)
 # Dotted paths to callables: masker(text) -> masked text for the shopper's question,
 # output_filter(text) -> a reason string when the output must not be sent (banned words).
-CSBOT_LLM_MASKER = os.environ.get("CSBOT_LLM_MASKER", "")
-CSBOT_LLM_OUTPUT_FILTER = os.environ.get("CSBOT_LLM_OUTPUT_FILTER", "")
+CSBOT_LLM_MASKER = os.environ.get("CSBOT_LLM_MASKER", "safety.services.llm_mask")
+CSBOT_LLM_OUTPUT_FILTER = os.environ.get("CSBOT_LLM_OUTPUT_FILTER", "safety.services.output_filter")
 # openai backend: base URL (e.g. http://vllm:8000/v1), key and model name.
 CSBOT_LLM_OPENAI_BASE_URL = os.environ.get("CSBOT_LLM_OPENAI_BASE_URL", "")
 CSBOT_LLM_OPENAI_API_KEY = os.environ.get("CSBOT_LLM_OPENAI_API_KEY", "")
@@ -536,8 +536,19 @@ CELERY_TASK_ROUTES["vision.image_process"] = {"queue": "inference"}
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Every log line passes the PII mask; ids are logged as keyed hashes (safety.logging).
+    "filters": {"pii": {"()": "safety.logging.PiiMaskFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "safety.logging.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": os.environ.get("CSBOT_LOG_FORMAT", "plain" if DEBUG else "json"),
+            "filters": ["pii"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.channels.server": {"level": "WARNING"},

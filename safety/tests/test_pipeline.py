@@ -17,7 +17,6 @@ from safety.models import SafetyFlag
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("demo_store"),
-    pytest.mark.xfail(strict=True, reason="pending the pipeline integration (safety report)"),
 ]
 
 
