@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from conversations.llm import phrase
-from conversations.llm.registry import backend_get, backends_reset
+from conversations.llm.registry import backend_get, backends_reset, backends_warm
 
 TEMPLATE_ZH = "星河 X5 手机 售价 ¥2999。"
 FACTS = {"product": {"sku": "XH-X5", "name": "星河 X5 手机", "price": "¥2999", "stock": 120}}
@@ -114,6 +114,14 @@ class FakeOpenAI:
         self.server.server_close()
 
 
+@pytest.fixture(autouse=True)
+def _plain_hooks(settings):
+    """These tests exercise the wording layer alone: the built-in PII masking and no
+    output filter (the configured ones, from the safety app, read the database)."""
+    settings.CSBOT_LLM_MASKER = ""
+    settings.CSBOT_LLM_OUTPUT_FILTER = ""
+
+
 @pytest.fixture
 def fake_llm(settings):
     server = FakeOpenAI()
@@ -124,8 +132,10 @@ def fake_llm(settings):
     settings.CSBOT_LLM_OPENAI_RETRIES = 2
     settings.CSBOT_LLM_RETRY_BACKOFF_S = 0.01
     settings.CSBOT_LLM_BREAKER_FAILURES = 50
-    settings.CSBOT_LLM_DEADLINE_S = 0.8
+    # The most a shopper waits: success cases must not depend on a loaded machine's speed.
+    settings.CSBOT_LLM_DEADLINE_S = 2.0
     backends_reset()
+    backends_warm()  # as a worker does at start-up
     yield server
     server.close()
     backends_reset()

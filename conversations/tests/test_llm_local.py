@@ -50,6 +50,14 @@ def trained(tiny_base, tmp_path_factory) -> tuple[Path, dict, list[dict]]:
 
 
 @pytest.fixture(autouse=True)
+def _plain_hooks(settings):
+    """These tests exercise the wording layer alone: the built-in PII masking and no
+    output filter (the configured ones, from the safety app, read the database)."""
+    settings.CSBOT_LLM_MASKER = ""
+    settings.CSBOT_LLM_OUTPUT_FILTER = ""
+
+
+@pytest.fixture(autouse=True)
 def _fresh_backends():
     backends_reset()
     yield
