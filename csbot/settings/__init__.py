@@ -426,7 +426,8 @@ if CSBOT_LLM_QUANTIZATION not in {"", "8bit", "4bit"}:
 CSBOT_LLM_BATCH_MAX = env_int("CSBOT_LLM_BATCH_MAX", 16)
 CSBOT_LLM_BATCH_WAIT_MS = env_float("CSBOT_LLM_BATCH_WAIT_MS", 10.0)
 # A reply task redelivered (worker lost) more than this many times runs without the
-# model; one more and it is given up (logged; the sweep does not loop on it).
+# model; past that it is given up (logged; a sweep re-queueing it within the hour
+# returns at once).
 CSBOT_TASK_MAX_DELIVERIES = env_int("CSBOT_TASK_MAX_DELIVERIES", 3)
 # A/B experiments: how long a process keeps the active experiment before reading it again.
 CSBOT_EXPERIMENTS_CACHE_S = env_float("CSBOT_EXPERIMENTS_CACHE_S", 5.0)
