@@ -74,8 +74,6 @@ NOTHING_FOUND = {
         "Could you describe your question in words? I can also get a human agent for you."
     ),
 }
-# Whether conversations.services.Incoming has the `payload` seam yet.
-_INCOMING_TAKES_PAYLOAD = "payload" in getattr(chat_services.Incoming, "__dataclass_fields__", {})
 HUMAN_SUGGESTION = {"zh": "转人工", "en": "Talk to a human"}
 PLACEHOLDER = {"zh": "[图片]", "en": "[picture]"}
 
@@ -384,26 +382,21 @@ def _message_for(image: ChatImage, reading: Reading, language: str) -> Message |
     picture in its payload) and queue its reply, or answer 'nothing found' directly."""
     conversation = image.conversation
     text = reading.pipeline_text or PLACEHOLDER[language]
-    payload = {"image": image_info(image)}
-    incoming: dict[str, Any] = {
-        "conversation": conversation,
-        "text": text,
-        "client_msg_id": f"img-{image.public_id}",
-    }
-    if _INCOMING_TAKES_PAYLOAD:
-        incoming["payload"] = payload
     (received,) = chat_services.messages_receive(
-        items=[chat_services.Incoming(**incoming)], enqueue_replies=False
+        items=[
+            chat_services.Incoming(
+                conversation=conversation,
+                text=text,
+                client_msg_id=f"img-{image.public_id}",
+                payload={"image": image_info(image)},
+            )
+        ],
+        enqueue_replies=False,
     )
     if received.error is not None or received.message is None:
         log.info("picture %s not posted: %s", image.public_id, received.error)
         return None
     message = received.message
-    if not _INCOMING_TAKES_PAYLOAD:
-        # Until messages_receive stores a payload (vision/INTEGRATION.patch), the
-        # picture is attached in the same transaction, before the reply is queued.
-        message.payload = {**message.payload, **payload}
-        Message.objects.filter(pk=message.pk).update(payload=message.payload)
     if not received.created:
         return message
     if reading.pipeline_text:

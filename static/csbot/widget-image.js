@@ -225,21 +225,23 @@
       });
   }
 
-  /** A thumbnail on a shopper message drawn by the widget from a stored frame. */
+  /** A shopper message the widget drew from a stored frame with a picture: shown as
+   * the thumbnail and what was read from it, like a picture sent from this tab. */
   function decorate(frame, node) {
     if (!frame || frame.type !== "shopper" || !frame.image || !node) return;
     if (node.querySelector(".csbot-image-thumb")) return;
     var thumb = safePath(frame.image.thumbnail_url);
     if (!thumb) return;
     node.classList.add("csbot-has-image");
-    var bubble = node.querySelector(".csbot-bubble");
+    if (!node.getAttribute("data-state")) node.setAttribute("data-state", "sent");
+    node.setAttribute("data-image-id", String(frame.image.id || ""));
+    var text = node.querySelector(".csbot-bubble");
+    if (text) text.parentNode.removeChild(text);
     var img = el("img", { class: "csbot-image-thumb", alt: t("alt"), src: thumb });
-    var holder = el("div", { class: "csbot-bubble csbot-image-bubble" }, [img]);
-    node.insertBefore(holder, bubble || null);
-    if (bubble) {
-      bubble.classList.add("csbot-image-caption");
-      bubble.textContent = describe(frame.image);
-    }
+    node.insertBefore(el("div", { class: "csbot-bubble csbot-image-bubble" }, [img]), node.firstChild);
+    var meta = node.querySelector(".csbot-meta");
+    if (meta) meta.parentNode.removeChild(meta);
+    node.appendChild(el("div", { class: "csbot-meta csbot-image-meta", text: describe(frame.image) }));
   }
 
   function firstImage(items) {

@@ -150,3 +150,30 @@ def test_export_lists_what_was_read_from_each_picture(upload):
     assert (row["outcome"], row["product"]) == ("product", "CB-PRO")
     assert row["text"] == "Product: Cloud Buds Pro\nModel CB-PRO"
     assert row["url"] == body["image"]["url"]
+
+
+def test_privacy_delete_takes_the_pictures_files_too(client, upload, media_root):
+    from conversations.identity import VISITOR_SESSION_KEY
+    from safety.services import shopper_data_delete
+
+    upload(images.to_bytes(images.blank()))
+    visitor_id = client.session[VISITOR_SESSION_KEY]
+    assert len(stored_files(media_root)) == 2
+    deleted = shopper_data_delete(visitor_id=visitor_id)
+    assert deleted.conversations == 1
+    assert stored_files(media_root) == []
+    assert not ChatImage.objects.exists() and not Message.objects.exists()
+
+
+def test_retention_purge_takes_old_pictures_too(upload, media_root):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from safety.services import retention_purge
+
+    upload(images.to_bytes(images.blank()))
+    Conversation.objects.update(updated_at=timezone.now() - timedelta(days=400))
+    assert retention_purge(days=180) == 1
+    assert stored_files(media_root) == []
+    assert not ChatImage.objects.exists()

@@ -2,7 +2,6 @@
 real server: attach a photo and get an answer about the product; drop a blank picture
 and be offered a human; a file that is not a picture is refused in the page.
 
-Until base.html loads widget-image.js/.css, the test adds them to the page itself.
 With CSBOT_DOCS_SCREENSHOT=1 the photo answer is also saved as docs/img/widget-photo.png.
 """
 
@@ -39,9 +38,6 @@ def open_widget(page, url: str) -> None:  # noqa: F811
     page.goto(url + "/")
     page.click("#csbot-launcher")
     expect(page.locator("#csbot-status")).to_have_attribute("data-state", "online")
-    if not page.locator("#csbot-attach").count():
-        page.add_style_tag(url="/static/csbot/widget-image.css")
-        page.add_script_tag(url="/static/csbot/widget-image.js")
     expect(page.locator("#csbot-attach")).to_be_visible()
 
 
