@@ -9,10 +9,10 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test lint format worker beat bench migrate seed sweep clean
+.PHONY: help demo test lint format worker beat bench bench-scale backup migrate seed sweep clean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(BIN)/.runtime: requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,7 @@ $(BIN)/.dev: $(BIN)/.runtime requirements-dev.txt
 
 demo: $(BIN)/.runtime ## Install, migrate, load the demo store, train the intent model if missing, serve on http://127.0.0.1:$PORT
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py assets_fetch
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py vision_product_images
 	$(BIN)/python manage.py intents_ensure_model
@@ -34,6 +35,7 @@ demo: $(BIN)/.runtime ## Install, migrate, load the demo store, train the intent
 	exec $(BIN)/python -m daphne -b $(HOST) -p $(PORT) csbot.asgi:application < /dev/null
 
 test: $(BIN)/.dev ## Run the whole suite (embedded, then on Redis + PostgreSQL when reachable)
+	$(BIN)/python manage.py assets_fetch
 	$(BIN)/python -m pytest -q
 	@if $(BIN)/python tests/probe_services.py >/dev/null; then \
 	  echo "== services run: Redis + PostgreSQL =="; \
@@ -61,6 +63,12 @@ beat: $(BIN)/.runtime ## Celery beat (periodic sweep of unanswered messages)
 
 bench: $(BIN)/.dev ## WebSocket load benchmark (50 shoppers), chat vs a bare echo consumer
 	$(BIN)/python bench/ws_load.py --shoppers 50 --messages 20
+
+bench-scale: $(BIN)/.dev ## One vs two Daphne instances with a Celery worker (needs Redis + PostgreSQL)
+	$(BIN)/python bench/scale_out.py --shoppers 40 --messages 10 --broker redis://127.0.0.1:6379/13
+
+backup: $(BIN)/.runtime ## Back up the database to CSBOT_BACKUP_TARGET (a directory or s3://bucket/prefix)
+	$(BIN)/python manage.py backup
 
 migrate: $(BIN)/.runtime ## Apply migrations
 	$(BIN)/python manage.py migrate --noinput

@@ -138,7 +138,20 @@ def _demo_user_seed(
 # What managers need beyond the catalog: the dashboard's one-click paths (an FAQ entry,
 # a training example), the answer review list and the alert history.
 GROUP_OPS_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
+    # Agents read the queue's records and the canned replies they insert.
+    "agents": [
+        ("handoff", "view_handoffrequest"),
+        ("handoff", "view_cannedreply"),
+    ],
     "managers": [
+        ("handoff", "view_handoffrequest"),
+        ("handoff", "change_handoffrequest"),
+        ("handoff", "view_cannedreply"),
+        ("handoff", "add_cannedreply"),
+        ("handoff", "change_cannedreply"),
+        ("handoff", "view_agentprofile"),
+        ("handoff", "add_agentprofile"),
+        ("handoff", "change_agentprofile"),
         ("catalog", "view_faqentry"),
         ("catalog", "add_faqentry"),
         ("catalog", "change_faqentry"),

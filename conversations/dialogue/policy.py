@@ -321,7 +321,9 @@ def _order_answer(
         state.slots["order_no"] = slots.order_no
     if slots.phone_last4:
         state.slots["phone_last4"] = slots.phone_last4
-    order_no = state.slots.get("order_no")
+    # An order named now or earlier in this chat, else the one the chat last talked
+    # about (a shown order, or one whose status change was just pushed here).
+    order_no = state.slots.get("order_no") or state.last_order
     last4 = state.slots.get("phone_last4")
 
     if verification_locked(conversation):

@@ -347,3 +347,11 @@ def test_outside_agent_hours_the_bot_promises_no_one_at_once(conversation, ask, 
     assert "请稍候" not in bot(replies).text
     handoff = next(m for m in replies if m.kind == "handoff")
     assert handoff.payload["after_hours"] is True
+
+
+def test_a_later_order_question_means_the_order_already_talked_about(conversation, ask):
+    assert "SF1234567890" in bot(ask(conversation, "订单 DD202611010001 手机尾号 8000")).text
+    bot(ask(conversation, "谢谢"))
+    reply = bot(ask(conversation, "我的快递到哪了"))
+    assert reply.intent == "consult.logistics.order_status"
+    assert "SF1234567890" in reply.text
