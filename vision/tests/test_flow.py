@@ -177,3 +177,33 @@ def test_retention_purge_takes_old_pictures_too(upload, media_root):
     assert retention_purge(days=180) == 1
     assert stored_files(media_root) == []
     assert not ChatImage.objects.exists()
+
+
+def test_other_text_in_a_picture_goes_through_the_normal_pipeline(upload):
+    note = images.label(["怎么退货？", "七天无理由吗"])
+    body = upload(images.to_bytes(note), HTTP_ACCEPT_LANGUAGE="zh-CN").json()
+    assert body["image"]["outcome"] == "text"
+    assert body["message"]["text"] == "怎么退货？ 七天无理由吗"
+    [reply] = body["replies"]
+    assert reply["intent"] == "after_sales.product.return"
+    assert "7" in reply["text"]
+
+
+def test_webp_and_gif_are_accepted_and_stored_as_png(upload):
+    label = images.label(["Product: Cloud Buds Pro"])
+    for fmt in ("WEBP", "GIF"):
+        body = upload(images.to_bytes(label, fmt), name=f"x.{fmt.lower()}").json()
+        assert body["image"]["product"] == "CB-PRO"
+    assert set(ChatImage.objects.values_list("content_type", flat=True)) == {"image/png"}
+
+
+def test_with_an_agent_the_bot_stays_silent(upload):
+    first = upload(images.to_bytes(images.blank((40, 40)))).json()
+    conversation = Conversation.objects.get(public_id=first["conversation_id"])
+    conversation.status = Conversation.Status.AGENT
+    conversation.save(update_fields=["status"])
+    label = images.label(["Product: Cloud Buds Pro"])
+    body = upload(images.to_bytes(label), conversation_id=conversation.public_id).json()
+    assert body["message"]["text"] == "云朵降噪耳机 Pro"
+    assert body["replies"] == []
+    assert Message.objects.filter(sender=Message.Sender.BOT).count() == 1  # the first one's
