@@ -29,6 +29,7 @@ from django.utils import timezone
 from conversations.dialogue import policy
 from conversations.dialogue.answers import Reply
 from conversations.dialogue.state import state_load_many, state_save_many
+from conversations.dialogue.understanding import FastTextUnderstanding
 from conversations.events import (
     ChatError,
     ErrorCode,
@@ -519,6 +520,34 @@ def _after_hours_route(todo: list[Message]) -> list[Message]:
     return [m for m in todo if m.pk not in taken] if taken else todo
 
 
+def _variants(todo: list[Message]) -> dict[int, policy.Variant]:
+    """Per conversation, what the shopper's A/B arm changes in understanding (its
+    handoff threshold, its intent model version); empty when no experiment runs."""
+    from experiments.selectors import arm_for, experiment_active, shopper_key
+    from intents.runtime import classifier_for_version
+
+    experiment, _ = experiment_active()
+    if experiment is None:
+        return {}
+    variants: dict[int, policy.Variant] = {}
+    for conversation in {m.conversation.pk: m.conversation for m in todo}.values():
+        key = shopper_key(user_id=conversation.user_id, visitor_id=conversation.visitor_id)
+        arm = arm_for(shopper_key=key)
+        if arm is None or (arm.handoff_threshold is None and arm.intent_model_version_id is None):
+            continue
+        classifier = (
+            classifier_for_version(version=arm.intent_model_version)
+            if arm.intent_model_version_id is not None
+            else None
+        )
+        variants[conversation.pk] = policy.Variant(
+            key=arm.key,
+            threshold=arm.handoff_threshold,
+            understanding=FastTextUnderstanding(classifier) if classifier is not None else None,
+        )
+    return variants
+
+
 def _replies_build(todo: list[Message]) -> dict[int, Message]:
     """Run the policy for each message (in order) and store the replies; returns the
     stored replies by the id of the message they answer."""
@@ -526,6 +555,7 @@ def _replies_build(todo: list[Message]) -> dict[int, Message]:
         return {}
     started = time.perf_counter()
     states = state_load_many({m.conversation.public_id for m in todo})
+    variants = _variants(todo)
     plans: list[_Plan] = []
     policy_latency = metrics.stage_latency_seconds.labels(stage="policy")
     for message in todo:
@@ -551,6 +581,7 @@ def _replies_build(todo: list[Message]) -> dict[int, Message]:
                     conversation=conversation,
                     text=screen.text,
                     state=states[conversation.public_id],
+                    variant=variants.get(conversation.pk),
                 )
                 if anger_action(sentiment=mood) == "handoff" and not outcome.handoff_reason:
                     outcome.handoff_reason = "anger"

@@ -22,6 +22,11 @@ import handoff.routing  # noqa: E402
 from csbot.settings import describe_mode  # noqa: E402
 
 logging.getLogger("csbot").info("csbot starting: %s", describe_mode(settings))
+if settings.CSBOT_LLM_BACKEND != "template":
+    # Load the model or client now: the first shopper's deadline is not for that.
+    from conversations.llm.registry import backends_warm
+
+    backends_warm()
 
 application = ProtocolTypeRouter(
     {

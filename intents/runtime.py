@@ -60,7 +60,30 @@ def active_classifier() -> IntentClassifier | None:
         return classifier
 
 
+# Versions an A/B arm asks for by name, beside the active one (a few at most).
+_by_version: dict[str, IntentClassifier] = {}
+MAX_EXTRA_VERSIONS = 3
+
+
+def classifier_for_version(*, version: IntentModelVersion) -> IntentClassifier | None:
+    """A given model version (an experiment arm's), loaded once per process; None when
+    its files do not load (the arm then answers with the active model)."""
+    with _lock:
+        classifier = _by_version.get(version.version)
+        if classifier is None:
+            try:
+                classifier = IntentClassifier.load(version.path)
+            except (OSError, ValueError) as exc:
+                log.error("intent model %s failed to load: %s", version.version, exc)
+                return None
+            if len(_by_version) >= MAX_EXTRA_VERSIONS:
+                _by_version.pop(next(iter(_by_version)))
+            _by_version[version.version] = classifier
+        return classifier
+
+
 def runtime_reset() -> None:
-    """Forget the loaded model (tests, and after deleting model files)."""
+    """Forget the loaded models (tests, and after deleting model files)."""
     with _lock:
         _loaded.update(version=None, classifier=None, checked=-1e9)
+        _by_version.clear()

@@ -127,3 +127,36 @@ def test_each_label_is_answered_from_the_store(model, client, label, lang, quest
     assert handed_off == (HANDOFF in fragments), (question, body)
     for fragment in (f for f in fragments if f != HANDOFF):
         assert fragment in bot["text"], (question, bot["text"])
+
+
+def _one_arm_experiment(**arm_fields) -> None:
+    from experiments import services as experiment_services
+    from experiments.models import Arm, Experiment
+    from experiments.selectors import experiments_reset
+
+    experiment = Experiment.objects.create(name="understanding")
+    Arm.objects.create(experiment=experiment, name="only", percent=100, **arm_fields)
+    experiment_services.experiment_activate(experiment=experiment)
+    experiments_reset()
+
+
+def test_an_arm_can_answer_with_its_own_intent_model(
+    transactional_db, demo_store, model_path, client
+):
+    # No model is active: the keyword router answers, and does not know this phrasing.
+    question = "how many days does delivery take"
+    assert ask(client, question, "en")["replies"][0]["intent"] != "consult.logistics.delivery_time"
+    version = intent_services.intent_model_register(path=model_path, activate=False)
+    _one_arm_experiment(intent_model_version=version)
+    bot = ask(client, question, "en")["replies"][0]
+    assert bot["intent"] == "consult.logistics.delivery_time"
+    assert "16:00" in bot["text"]
+
+
+def test_an_arm_can_raise_the_handoff_threshold(model, client):
+    question = "how much is shipping"
+    assert ask(client, question, "en")["replies"][0]["intent"] == "consult.logistics.shipping_fee"
+    _one_arm_experiment(handoff_threshold=1.0)
+    bot = ask(client, question, "en")["replies"][0]
+    assert bot["intent"] is None  # below the arm's threshold: a clarifying question
+    assert bot["suggestions"]

@@ -10,7 +10,7 @@ The policy fetches the facts (catalog, orders, store policies) and hands them to
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.conf import settings
 
@@ -30,6 +30,7 @@ from conversations.dialogue.text import detect_language, normalize
 from conversations.dialogue.understanding import (
     FastTextUnderstanding,
     IntentResult,
+    Understanding,
     get_understanding,
 )
 from conversations.dialogue.verification import (
@@ -69,6 +70,15 @@ HANDOFF_PRIORITY = {
 }
 
 
+@dataclass(frozen=True)
+class Variant:
+    """What an A/B arm changes in understanding (experiments app)."""
+
+    key: str
+    threshold: float | None = None
+    understanding: Understanding | None = None
+
+
 @dataclass
 class Outcome:
     reply: Reply
@@ -83,12 +93,21 @@ class Outcome:
     cached: bool = False
 
 
-def respond(*, conversation: Conversation, text: str, state: DialogueState) -> Outcome:
-    """Understand one shopper message in context and decide the reply."""
+def respond(
+    *,
+    conversation: Conversation,
+    text: str,
+    state: DialogueState,
+    variant: Variant | None = None,
+) -> Outcome:
+    """Understand one shopper message in context and decide the reply. `variant` is
+    what an A/B arm changes here: the handoff threshold and the intent model."""
     lang = detect_language(text, prior=conversation.language)
     summary = summarize(text) if len(text) > settings.CSBOT_SUMMARY_OVER_CHARS else None
     norm = normalize(summary or text)
     context = _cache_context(state)
+    if context is not None and variant is not None:
+        context += f"|arm={variant.key}"  # an arm may answer the same question differently
     key = hot_key(question=norm, language=lang, context=context) if context is not None else None
     cached = hot_get(key) if key else None
     if cached is not None:
@@ -99,11 +118,13 @@ def respond(*, conversation: Conversation, text: str, state: DialogueState) -> O
     # Product names hold cue words ("降噪耳机", "wireless charger") that mislead the
     # keyword router, so it classifies the question without the name; the fastText
     # model learned from questions with names in them and sees the whole text.
-    understanding = get_understanding()
+    understanding = (variant.understanding if variant else None) or get_understanding()
     question = norm
     if slots.product_mention and not isinstance(understanding, FastTextUnderstanding):
         question = norm.replace(slots.product_mention, " ")
     result = understanding.classify(question, lang=lang)
+    if variant is not None and variant.threshold is not None:
+        result = replace(result, threshold=variant.threshold)
     label, confidence = _resolve_label(result, slots, state)
     threshold = result.threshold
     state.node = "question"

@@ -566,7 +566,9 @@ def describe_mode(conf) -> str:
     cache = "redis" if conf.REDIS_URL else "in-memory"
     celery = "eager (in-process)" if conf.CELERY_TASK_ALWAYS_EAGER else "broker"
     vision = "clip" if conf.CSBOT_VISION_CLIP_DIR else "hash"
+    from conversations.llm.registry import llm_describe
+
     return (
         f"database={db} channel_layer={layer} cache={cache} celery={celery} "
-        f"photo_search={vision} debug={conf.DEBUG}"
+        f"photo_search={vision} {llm_describe(conf)} debug={conf.DEBUG}"
     )
