@@ -130,3 +130,40 @@ def test_a_new_product_gets_a_picture_when_the_index_is_built(product_pictures):
     assert index.skus.count("NB-01") == 2
     row = ProductImage.objects.get(product__sku="NB-01")
     assert row.source == ProductImage.Source.GENERATED and row.file == "product-images/NB-01.png"
+
+
+def test_prune_deletes_only_old_files_no_row_refers_to(product_pictures, upload, media_root):
+    import os
+    import time
+
+    upload(images.to_bytes(images.blank((40, 40))))
+    kept = [media_root / name for name in ChatImage.objects.values_list("file", "thumbnail")[0]]
+    stray_old = media_root / services.CHAT_DIR / "2020" / "01" / "stray.png"
+    stray_new = media_root / services.CHAT_DIR / "2020" / "01" / "uploading.png"
+    stray_old.parent.mkdir(parents=True)
+    stray_old.write_bytes(b"x")
+    stray_new.write_bytes(b"x")
+    long_ago = time.time() - 2 * services.ORPHAN_MIN_AGE_S
+    for path in [stray_old, *kept]:
+        os.utime(path, (long_ago, long_ago))
+    out = io.StringIO()
+    call_command("vision_prune_files", stdout=out)
+    assert out.getvalue().strip() == "1 orphaned picture files deleted"
+    assert not stray_old.exists() and stray_new.exists()
+    assert all(path.exists() for path in kept)
+
+
+def test_pictures_are_counted_by_outcome(product_pictures, upload):
+    from prometheus_client import REGISTRY
+
+    def count(outcome: str) -> float:
+        return REGISTRY.get_sample_value("csbot_images_total", {"outcome": outcome}) or 0.0
+
+    before = (count("received"), count("nothing"), count("product"))
+    upload(images.to_bytes(images.blank((40, 40))))
+    upload(images.to_bytes(images.label(["Product: Cloud Buds Pro"])))
+    assert (count("received"), count("nothing"), count("product")) == (
+        before[0] + 2,
+        before[1] + 1,
+        before[2] + 1,
+    )
