@@ -583,7 +583,12 @@ def _replies_build(todo: list[Message]) -> dict[int, Message]:
                     state=states[conversation.public_id],
                     variant=variants.get(conversation.pk),
                 )
-                if anger_action(sentiment=mood) == "handoff" and not outcome.handoff_reason:
+                action = anger_action(sentiment=mood)
+                waiting = conversation.status == Conversation.Status.WAITING
+                if not outcome.handoff_reason and (
+                    action == "handoff" or (action == "priority" and waiting)
+                ):
+                    # Hand off now, or move a chat already in the queue up a level.
                     outcome.handoff_reason = "anger"
             if screen.text != message.text:
                 # Banned words are not kept: the record holds the starred text.

@@ -61,8 +61,10 @@ FAQ_WEAK = 0.5
 # the named product makes an in-scope product question far likelier than the model's
 # confidence alone says (chosen on the validation split, bench/resolution_e2e.py).
 PRODUCT_SLOT_FLOOR = 0.5
+# Base priority per reason (0 urgent, 1 high, 2 normal); an angry shopper's handoff
+# then moves one level up (handoff.services.priority_for), so anger alone is high.
 HANDOFF_PRIORITY = {
-    "anger": 1,
+    "anger": 2,
     "complaint": 1,
     "verification_locked": 1,
     "requested": 2,

@@ -1,8 +1,5 @@
 """Safety inside the reply pipeline, through POST /api/chat/: banned words refused or
 masked (and not kept), bot output screened, anger carried to the handoff queue.
-
-Pending the integration written in the safety report (conversations/services.py
-calls input_screen / sentiment_score / output_screen): strict xfail until then.
 """
 
 import json
@@ -56,3 +53,18 @@ def test_anger_reaches_the_handoff_queue(client, settings):
     say(client, "你们就是骗子！！气死我了，退钱！")
     handoff = HandoffRequest.objects.get()
     assert handoff.sentiment == "angry"
+
+
+def test_anger_in_the_queue_moves_the_chat_up_a_level(client, settings):
+    settings.CSBOT_ANGER_ACTION = "priority"
+    say(client, "转人工")
+    assert HandoffRequest.objects.get().priority == HandoffRequest.Priority.NORMAL
+    say(client, "怎么还没人理我！！气死我了！！")
+    handoff = HandoffRequest.objects.get()
+    assert (handoff.priority, handoff.sentiment) == (HandoffRequest.Priority.HIGH, "angry")
+
+
+def test_anger_without_a_queue_only_raises_a_later_handoff(client, settings):
+    settings.CSBOT_ANGER_ACTION = "priority"
+    say(client, "气死我了！！你们这什么破服务！！")
+    assert not HandoffRequest.objects.exists()
