@@ -82,6 +82,7 @@
       tracking: "运单 {v}",
       loggedIn: "已登录",
       visitor: "访客",
+      picture: "顾客发送的图片",
     },
     en: {
       title: "Agent console",
@@ -140,6 +141,7 @@
       tracking: "tracking {v}",
       loggedIn: "logged in",
       visitor: "visitor",
+      picture: "picture from the shopper",
     },
   };
   var REASONS = {
@@ -432,6 +434,8 @@
     var node;
     if (frame.type === "shopper") {
       node = bubble("shopper", t("shopper"), frame.text);
+      var picture = thumbnail(frame.image);
+      if (picture) node.insertBefore(picture, node.lastChild);
     } else if (frame.type === "bot") {
       node = bubble("bot", t("bot"), frame.text);
       if (frame.intent) node.appendChild(el("span", { class: "intent", text: String(frame.intent) }));
@@ -460,6 +464,21 @@
     if (status === "returned") return t("returned");
     if (status === "closed") return t("closed");
     return String(status || "");
+  }
+
+  /** A picture the shopper sent: its thumbnail, linked to the full picture. Only
+   * same-origin paths are drawn (the server gives /api/chat/image/<id>/ URLs). */
+  function thumbnail(image) {
+    if (!image || typeof image !== "object") return null;
+    var thumb = String(image.thumbnail_url || "");
+    var full = String(image.url || thumb);
+    var local = function (url) {
+      return url.charAt(0) === "/" && url.charAt(1) !== "/";
+    };
+    if (!local(thumb) || !local(full)) return null;
+    return el("a", { class: "picture", href: full, target: "_blank", rel: "noopener" }, [
+      el("img", { src: thumb, alt: t("picture"), loading: "lazy" }),
+    ]);
   }
 
   function bubble(kind, name, text) {
