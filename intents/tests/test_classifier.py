@@ -137,6 +137,20 @@ def test_save_load_round_trip_gives_identical_predictions(clf, tmp_path):
     assert {"created", "valid_metrics", "params", "threshold_rule"} <= set(meta)
 
 
+def test_a_model_saved_before_the_chinese_bigrams_still_loads_as_trained(rows, tmp_path):
+    # Older meta.json files name only cjk_chars; such members must keep their tokens.
+    members = [{"minn": 3, "maxn": 6, "seed": 1}, {"minn": 2, "maxn": 5, "seed": 2}]
+    old = IntentClassifier.train(rows, members=members, cjk_chars=False, **FAST)
+    old.save(tmp_path / "old")
+    meta_path = tmp_path / "old" / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    for member in meta["members"]:
+        assert member.pop("cjk_bigrams") is False
+    meta_path.write_text(json.dumps(meta))
+    texts = ["耳机多少钱", "我想退货", "where is my watch order"]
+    assert IntentClassifier.load(tmp_path / "old").predict_many(texts) == old.predict_many(texts)
+
+
 def test_training_needs_two_labels():
     rows = [{"text": f"你好 {i}", "label": "general.chat.greeting"} for i in range(10)]
     rows += [{"text": "天气", "label": "oos"}]
