@@ -382,6 +382,8 @@ def _messages_insert(items: list[Incoming]) -> list[Received]:
     for item in items:
         if item.conversation.pk in last:
             item.conversation.last_seq = last[item.conversation.pk]
+            # As of this write (the seq UPDATE returns it): the reply step trusts it.
+            item.conversation.status = statuses.get(item.conversation.pk, item.conversation.status)
     # An agent holds these chats: the shopper's words go to the agent's console (through
     # the conversation's group, which the console watches); the bot stays quiet.
     held = [m for m in new if statuses.get(m.conversation_id) == Conversation.Status.AGENT]
@@ -493,19 +495,16 @@ def replies_generate(*, message_ids: Sequence[int]) -> list[Message | None]:
 
 
 def _replies_generate_fresh(messages: list[Message]) -> None:
-    """Eager mode, straight after `messages_receive` stored these: only the
-    conversations' status is read again (an agent may have taken one meanwhile)."""
-    status = dict(
-        Conversation.objects.filter(pk__in={m.conversation_id for m in messages}).values_list(
-            "pk", "status"
-        )
-    )
-    todo = []
-    for message in sorted(messages, key=lambda m: (m.conversation_id, m.seq)):
-        current = status.get(message.conversation_id, Conversation.Status.CLOSED)
-        message.conversation.status = current
-        if current not in (Conversation.Status.AGENT, Conversation.Status.CLOSED):
-            todo.append(message)
+    """Eager mode, straight after `messages_receive` stored these, on the same thread:
+    each conversation's status is the one the store's seq UPDATE returned, a moment
+    ago (nothing is read again; an agent taking the chat since then is the same race
+    as between any read and the reply's commit)."""
+    todo = [
+        message
+        for message in sorted(messages, key=lambda m: (m.conversation_id, m.seq))
+        if message.conversation.status
+        not in (Conversation.Status.AGENT, Conversation.Status.CLOSED)
+    ]
     _replies_build(_after_hours_route(todo))
 
 
