@@ -7,12 +7,13 @@ from the demo store's database (DESIGN.md §4), and must change when those facts
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from intents import services as intent_services
-from intents.classifier import IntentClassifier
 
 DATA = Path(__file__).resolve().parent.parent / "intents" / "data"
 # One ensemble member, fewer epochs: a few seconds to train, same code path as make demo.
@@ -84,11 +85,33 @@ def _rows(*names: str) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def model_path(tmp_path_factory) -> Path:
+    """Trained in a process of its own: after some of the suite's other tests have run
+    in this process, fastText training here ended in "Encountered NaN" (cause not yet
+    found; the same training in a fresh process, as `make demo` does it, is stable)."""
     out = tmp_path_factory.mktemp("label-model") / "v-labels"
-    model = IntentClassifier.train(
-        _rows("train.jsonl"), _rows("valid.jsonl", "oos_valid.jsonl"), **SMALL
+    script = (
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "from intents.classifier import IntentClassifier\n"
+        "data = Path(sys.argv[1])\n"
+        "def rows(*names):\n"
+        "    return [json.loads(line) for name in names\n"
+        "            for line in (data / name).read_text(encoding='utf-8').splitlines()\n"
+        "            if line.strip()]\n"
+        "params = json.loads(sys.argv[3])\n"
+        "valid = rows('valid.jsonl', 'oos_valid.jsonl')\n"
+        "model = IntentClassifier.train(rows('train.jsonl'), valid, **params)\n"
+        "model.save(sys.argv[2])\n"
     )
-    model.save(out)
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(DATA), str(out), json.dumps(SMALL)],
+        cwd=DATA.parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
     return out
 
 
