@@ -85,9 +85,9 @@ def _rows(*names: str) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def model_path(tmp_path_factory) -> Path:
-    """Trained in a process of its own: after some of the suite's other tests have run
-    in this process, fastText training here ended in "Encountered NaN" (cause not yet
-    found; the same training in a fresh process, as `make demo` does it, is stable)."""
+    """Trained in a process of its own, as `make demo` trains: in the suite's process,
+    after other tests, fastText training sometimes ended in "Encountered NaN" at every
+    learning rate (cause not found yet; see the closing notes)."""
     out = tmp_path_factory.mktemp("label-model") / "v-labels"
     script = (
         "import json, sys\n"
@@ -103,14 +103,19 @@ def model_path(tmp_path_factory) -> Path:
         "model = IntentClassifier.train(rows('train.jsonl'), valid, **params)\n"
         "model.save(sys.argv[2])\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script, str(DATA), str(out), json.dumps(SMALL)],
-        cwd=DATA.parent.parent,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    for _attempt in range(3):
+        result = subprocess.run(
+            [sys.executable, "-c", script, str(DATA), str(out), json.dumps(SMALL)],
+            cwd=DATA.parent.parent,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        # fastText's "Encountered NaN" has come back on every retry inside one process
+        # (see intents/classifier/model.py) but not in a new one: a new process it is.
+        if "Encountered NaN" not in result.stderr:
+            break
     assert result.returncode == 0, result.stderr[-3000:]
     return out
 

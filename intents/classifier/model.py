@@ -290,6 +290,9 @@ def _train_member(rows: Sequence[dict], config: dict[str, Any], workdir: str, in
             if "NaN" not in str(exc) or attempt == 3:
                 raise
             args["lr"] /= 2
+            # Under a loaded machine the same run failed at every rate; a fresh start
+            # (another seed) is the other half of the retry.
+            args["seed"] = int(args.get("seed", 0)) + 1000
     model.csbot_lr = args["lr"]  # the rate that trained it, for meta.json
     return model, path
 
