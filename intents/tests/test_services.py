@@ -12,9 +12,8 @@ from conversations.dialogue.understanding import (
     get_understanding,
 )
 from intents import runtime, services
-from intents.classifier import IntentClassifier
 from intents.models import IntentModelVersion, TrainingExample
-from intents.tests.test_classifier import FAST, make_rows
+from intents.tests.test_classifier import FAST, make_rows, train_fresh
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +28,9 @@ def model_dir(tmp_path_factory):
         {"text": "tell me a joke", "label": "oos"},
     ]
     params = {**FAST, "dim": 50, "crossfit": False}
-    IntentClassifier.train(make_rows() * 3, valid, workers=1, **params).save(out)
+    train_fresh(tmp_path_factory.mktemp("train"), make_rows() * 3, valid, workers=1, **params).save(
+        out
+    )
     return out
 
 
