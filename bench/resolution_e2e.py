@@ -20,57 +20,28 @@ import argparse
 import collections
 import http.cookiejar
 import json
-import os
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-HOST = "127.0.0.1"
+sys.path.insert(0, str(ROOT))
+
+from tests.browser_server import running_server  # noqa: E402
+
 HANDOFF_LABELS = ("complaint.", "general.chat.human")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-def server_env(var_dir: Path) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "CSBOT_HANDOFF_THRESHOLD"}
-    }
-    env.update(
-        DJANGO_SETTINGS_MODULE="csbot.settings",
-        CSBOT_VAR_DIR=str(var_dir),
-        LOG_LEVEL="WARNING",
-        CSBOT_MESSAGES_PER_MINUTE="1000000",
-        CSBOT_IP_MESSAGES_PER_MINUTE="1000000",
-        # Measure the pipeline on every row, not the hot-question cache.
-        CSBOT_HOT_CACHE_TTL_S="0",
-    )
-    return env
-
-
-def manage(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"manage.py {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
-    return done.stdout
+# The server: tests/browser_server.py's throwaway store (fresh SQLite, demo store), with
+# the intent model trained on the train split, limits lifted, and the hot-question cache
+# off so every row runs the whole pipeline.
+SERVER_ENV = {
+    "LOG_LEVEL": "WARNING",
+    "CSBOT_MESSAGES_PER_MINUTE": "1000000",
+    "CSBOT_IP_MESSAGES_PER_MINUTE": "1000000",
+    "CSBOT_HOT_CACHE_TTL_S": "0",
+}
 
 
 def ask(base: str, text: str) -> dict:
@@ -116,61 +87,33 @@ def main() -> int:
     args = parser.parse_args()
     rows = load(args.data) + (load(args.oos) if args.oos and args.oos.exists() else [])
 
-    with tempfile.TemporaryDirectory(prefix="csbot-e2e-") as tmp:
-        env = server_env(Path(tmp))
-        manage(env, "migrate", "--noinput")
-        manage(env, "seed_demo")
-        print(manage(env, "intents_ensure_model").strip())
-        port = free_port()
-        log = open(Path(tmp) / "server.log", "wb")  # noqa: SIM115
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", HOST, "-p", str(port), "csbot.asgi:application"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        base = f"http://{HOST}:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    urllib.request.urlopen(f"{base}/healthz", timeout=2)  # noqa: S310
-                    break
-                except OSError:
-                    if time.monotonic() > deadline or proc.poll() is not None:
-                        raise SystemExit("server did not start") from None
-                    time.sleep(0.3)
-            per_label: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
-            latencies = []
-            misses = []
-            started = time.perf_counter()
-            for row in rows:
-                t0 = time.perf_counter()
-                body = ask(base, row["text"])
-                latencies.append(time.perf_counter() - t0)
-                routed, resolved = judge(row["label"], body)
-                counts = per_label[row["label"]]
-                counts["n"] += 1
-                counts["routed"] += routed
-                counts["resolved"] += resolved
-                if not resolved:
-                    bot = next((f for f in body.get("replies", []) if f["type"] == "bot"), {})
-                    misses.append(
-                        {
-                            "text": row["text"],
-                            "label": row["label"],
-                            "intent": bot.get("intent"),
-                            "confidence": bot.get("confidence"),
-                            "reply": bot.get("text", "")[:120],
-                            "frames": [f["type"] for f in body.get("replies", [])],
-                        }
-                    )
-            wall = time.perf_counter() - started
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
-            log.close()
+    with running_server(env_extra=SERVER_ENV, setup=(("intents_ensure_model",),)) as base:
+        per_label: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
+        latencies = []
+        misses = []
+        started = time.perf_counter()
+        for row in rows:
+            t0 = time.perf_counter()
+            body = ask(base, row["text"])
+            latencies.append(time.perf_counter() - t0)
+            routed, resolved = judge(row["label"], body)
+            counts = per_label[row["label"]]
+            counts["n"] += 1
+            counts["routed"] += routed
+            counts["resolved"] += resolved
+            if not resolved:
+                bot = next((f for f in body.get("replies", []) if f["type"] == "bot"), {})
+                misses.append(
+                    {
+                        "text": row["text"],
+                        "label": row["label"],
+                        "intent": bot.get("intent"),
+                        "confidence": bot.get("confidence"),
+                        "reply": bot.get("text", "")[:120],
+                        "frames": [f["type"] for f in body.get("replies", [])],
+                    }
+                )
+        wall = time.perf_counter() - started
 
     in_scope = [c for label, c in per_label.items() if label != "oos"]
     n = sum(c["n"] for c in in_scope)

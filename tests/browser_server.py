@@ -37,7 +37,7 @@ CHROMIUM_ARGS = [
 SCREENS_DIR = ROOT / "var" / "screens"
 START_TIMEOUT_S = 60
 # Environment that would point the child at shared services; it runs embedded.
-SERVICE_VARS = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL")
+SERVICE_VARS = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "CSBOT_HANDOFF_THRESHOLD")
 
 
 def free_port() -> int:
@@ -98,9 +98,11 @@ def _tail(path: Path, chars: int = 4000) -> str:
 
 
 @contextlib.contextmanager
-def running_server(*, env_extra: dict[str, str] | None = None) -> Iterator[str]:
+def running_server(
+    *, env_extra: dict[str, str] | None = None, setup: tuple[tuple[str, ...], ...] = ()
+) -> Iterator[str]:
     """Migrate, seed and serve a throwaway store; yield its base URL."""
-    with running_servers(1, env_extra=env_extra) as (url,):
+    with running_servers(1, env_extra=env_extra, setup=setup) as (url,):
         yield url
 
 
@@ -110,11 +112,13 @@ def running_servers(
     *,
     env_extra: dict[str, str] | None = None,
     database_url: str | None = None,
+    setup: tuple[tuple[str, ...], ...] = (),
 ) -> Iterator[list[str]]:
     """Migrate, seed and serve one throwaway store from `count` Daphne processes; yield
     their base URLs. They share the store: a SQLite file in a temp dir, or the database
     at `database_url`. `env_extra` reaches every process (e.g. REDIS_URL and a channel
-    prefix, so the processes share one Redis channel layer)."""
+    prefix, so the processes share one Redis channel layer); `setup` names further
+    manage.py commands run before the servers start."""
     var_dir = Path(tempfile.mkdtemp(prefix="csbot-browser-"))
     env = server_env(var_dir)
     env.update(env_extra or {})
@@ -124,6 +128,8 @@ def running_servers(
     try:
         _manage(env, "migrate", "--noinput", "-v", "0")
         _manage(env, "seed_demo", "-v", "0")
+        for command in setup:  # further manage.py commands, e.g. intents_ensure_model
+            _manage(env, *command)
         urls = []
         for index in range(count):
             port = free_port()
