@@ -9,6 +9,7 @@ Pure Python (no Django): the management commands, the Celery tasks and `bench/` 
 
 from .data import DataError, read_jsonl
 from .model import (
+    CONFIDENCE_FEATURES,
     DEFAULT_THRESHOLD,
     OOS,
     IntentClassifier,
@@ -20,6 +21,7 @@ from .model import (
 from .tokenize import tokenize, tokenized
 
 __all__ = [
+    "CONFIDENCE_FEATURES",
     "DEFAULT_THRESHOLD",
     "OOS",
     "DataError",

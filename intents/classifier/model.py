@@ -2,10 +2,12 @@
 
 Each member is a supervised fastText model over the tokens of `tokenize.py` (word n-grams,
 character n-grams); members differ in features and seed, and their per-label scores are
-averaged. The top score is then mapped to a calibrated probability that the top label is
-right (Platt scaling fitted on validation rows, out-of-scope rows counting as "wrong"), and
-the handoff threshold is chosen on the same validation rows. docs/intent-benchmarks.md
-records the measurements behind the defaults.
+averaged. The top label's score, the share of the text's tokens the members know and the
+cosine between the text's sentence vector and the label's centroid are then mapped to a
+calibrated probability that the top label is right (a logistic regression fitted on
+validation rows, out-of-scope rows counting as "wrong"), and the handoff threshold is chosen
+on the same validation rows. docs/intent-benchmarks.md records the measurements behind the
+defaults.
 """
 
 from __future__ import annotations
@@ -61,6 +63,16 @@ FASTTEXT_ARGS = frozenset(
 )
 # Per-member options that are not fastText arguments.
 MEMBER_OPTIONS = frozenset({"cjk_chars", "cjk_bigrams"})
+# What the calibrated confidence may look at, per label (always "z" first):
+#   z: the ensemble's mean log-odds for the label (the only feature before this round);
+#   known: the share of the text's tokens in the members' fastText dictionaries (the
+#     words they were trained on);
+#   centroid: cosine between the text's sentence vector and the mean (unit) sentence
+#     vector of the label's training rows, averaged over the members.
+# Out-of-scope text tends to sit far from every label's rows and to use words no training
+# row used; on the dev rows of CLINC150, BANKING77-OOS and the project's data, adding both
+# to z raised the oos caught at the same 1% rule (docs/intent-benchmarks.md).
+CONFIDENCE_FEATURES = ("z", "known", "centroid")
 
 # Defaults chosen on CLINC150/BANKING77 validation data (docs/intent-benchmarks.md):
 # one-vs-all loss separates out-of-scope text far better than softmax, and averaging
@@ -90,6 +102,9 @@ DEFAULT_MEMBERS: tuple[dict[str, Any], ...] = (
 DEFAULT_PARAMS: dict[str, Any] = {
     "members": [dict(m) for m in DEFAULT_MEMBERS],
     "oos_class": False,  # train `oos` rows as a class of their own
+    # Features of the calibrated confidence (logistic regression fitted on the valid rows);
+    # ["z"] is the earlier Platt scaling of the log-odds alone.
+    "confidence_features": list(CONFIDENCE_FEATURES),
     "quantize": False,  # store .ftz (product-quantised) members instead of .bin
     "workers": 2,  # members trained in parallel (each with `thread` fastText threads)
     "crossfit": True,  # also train on in-scope valid rows, scoring them out of fold
@@ -128,55 +143,104 @@ class Prediction:
 
 @dataclass
 class Calibration:
-    """Platt scaling of the ensemble's log-odds score z: p = sigmoid(a · z + b)."""
+    """Logistic calibration of per-label features: p = sigmoid(Σ wᵢ · xᵢ + b).
+
+    `features` names the columns (see CONFIDENCE_FEATURES); with the single feature "z" (the
+    ensemble's log-odds) this is Platt scaling, p = sigmoid(a · z + b), as in models saved
+    before the other features existed.
+    """
 
     a: float = 1.0
     b: float = 0.0
+    features: tuple[str, ...] = ("z",)
+    weights: tuple[float, ...] = ()  # one per feature; empty: (a,) for Platt
 
-    def __call__(self, z: np.ndarray) -> np.ndarray:
+    def __post_init__(self) -> None:
+        self.features = tuple(self.features)
+        self.weights = tuple(float(w) for w in self.weights) or (float(self.a),)
+        if len(self.weights) != len(self.features):
+            raise ValueError(f"{len(self.weights)} weights for features {self.features}")
+        self.a = self.weights[0]
+
+    def __call__(self, *columns: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities for feature arrays (in `features` order) that broadcast
+        together: per label (n, labels) or per text (n, 1)."""
+        if len(columns) != len(self.features):
+            raise ValueError(f"expected {len(self.features)} feature arrays: {self.features}")
+        u = self.b + sum(w * np.asarray(c) for w, c in zip(self.weights, columns, strict=True))
         # Never exactly 0 or 1: threshold 1.0 hands everything off, as one would expect.
-        return np.clip(_sigmoid(self.a * np.asarray(z) + self.b), 1e-4, 1 - 1e-4)
+        return np.clip(_sigmoid(u), 1e-4, 1 - 1e-4)
 
     @classmethod
-    def fit(cls, z: np.ndarray, correct: np.ndarray) -> Calibration:
-        """Minimise the log loss of `correct` given the top scores (Newton steps with
-        backtracking), with Platt's smoothed targets so a perfectly separated validation set
-        does not push a → ∞."""
-        x = np.asarray(z, dtype=float)
+    def fit(
+        cls, x: np.ndarray, correct: np.ndarray, features: Sequence[str] = ("z",)
+    ) -> Calibration:
+        """Minimise the log loss of `correct` given the feature matrix `x` (n × features, or
+        a vector for one feature) by Newton steps with backtracking, with Platt's smoothed
+        targets so a perfectly separated validation set does not push a weight to ∞."""
+        x = np.asarray(x, dtype=float)
+        x = x.reshape(len(x), -1)
         y = np.asarray(correct, dtype=bool)
+        features = tuple(features)
+        identity = cls(features=features, weights=(1.0,) + (0.0,) * (len(features) - 1))
         if len(x) == 0:
-            return cls()
+            return identity
+        if x.shape[1] != len(features):
+            raise ValueError(f"{x.shape[1]} columns for features {features}")
         n_pos, n_neg = int(y.sum()), int((~y).sum())
         t = np.where(y, (n_pos + 1) / (n_pos + 2), 1 / (n_neg + 2))
+        design = np.column_stack([x, np.ones(len(x))])
+        # With several features, a whisker of ridge on the weights (not the bias): a feature
+        # that is constant on the validation rows (every token known, say) would leave the
+        # Newton system singular. Platt scaling (one feature) fits as it always did.
+        scale_ridge = 1e-6 * len(x) if x.shape[1] > 1 else 0.0
+        ridge = np.diag([scale_ridge] * x.shape[1] + [0.0])
 
-        def loss(a: float, b: float) -> float:
-            u = a * x + b  # log(1 + e^u) - t·u, computed stably
-            return float(np.sum(np.logaddexp(0.0, u) - t * u))
+        def loss(w: np.ndarray) -> float:
+            u = design @ w  # log(1 + e^u) - t·u, computed stably
+            return float(np.sum(np.logaddexp(0.0, u) - t * u) + 0.5 * w @ ridge @ w)
 
-        a, b = 1.0, 0.0
-        current = loss(a, b)
+        w = np.array(identity.weights + (0.0,))
+        current = loss(w)
         for _ in range(100):
-            p = _sigmoid(a * x + b)
-            g = np.array([np.sum((p - t) * x), np.sum(p - t)])
-            w = p * (1 - p) + 1e-12
-            h = np.array([[np.sum(w * x * x), np.sum(w * x)], [np.sum(w * x), np.sum(w)]])
-            step = np.linalg.solve(h + np.eye(2) * 1e-9, g)
+            p = _sigmoid(design @ w)
+            g = design.T @ (p - t) + ridge @ w
+            h = (design * (p * (1 - p) + 1e-12)[:, None]).T @ design + ridge
+            step = np.linalg.solve(h + np.eye(len(w)) * 1e-9, g)
             scale = 1.0
             while scale > 1e-6:
-                new_a, new_b = a - scale * step[0], b - scale * step[1]
-                new = loss(new_a, new_b)
+                new_w = w - scale * step
+                new = loss(new_w)
                 if new <= current:
                     break
                 scale /= 2
             else:
                 break
             converged = current - new < 1e-10 * max(1.0, abs(current))
-            a, b, current = new_a, new_b, new
+            w, current = new_w, new
             if converged:
                 break
-        if not (math.isfinite(a) and math.isfinite(b)) or a <= 0:
-            return cls()  # degenerate data: keep the raw scores
-        return cls(float(a), float(b))
+        if not np.all(np.isfinite(w)) or w[0] <= 0:
+            # Degenerate data, or confidence falling as the log-odds rise: Platt scaling of
+            # the log-odds alone, and failing that the raw scores.
+            return cls.fit(x[:, 0], y) if len(features) > 1 else identity
+        return cls(b=float(w[-1]), features=features, weights=tuple(float(v) for v in w[:-1]))
+
+    def to_json(self) -> dict[str, Any]:
+        if self.features == ("z",):  # the format of models saved before the other features
+            return {"method": "platt", "a": self.a, "b": self.b}
+        return {
+            "method": "logistic",
+            "features": list(self.features),
+            "weights": list(self.weights),
+            "b": self.b,
+        }
+
+    @classmethod
+    def from_json(cls, spec: dict[str, Any]) -> Calibration:
+        if spec.get("method", "platt") == "platt":
+            return cls(spec["a"], spec["b"])
+        return cls(b=spec["b"], features=spec["features"], weights=spec["weights"])
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -242,7 +306,7 @@ def _threshold_settings(params: dict[str, Any]) -> dict[str, Any]:
 
 def _fit_members(
     rows: Sequence[dict], configs: list[dict[str, Any]], labels: list[str], params: dict
-) -> tuple[list, list[np.ndarray], list[dict[str, Any]]]:
+) -> tuple[list, list[np.ndarray], list[dict[str, Any]], list[np.ndarray | None]]:
     """Train one fastText model per config (in parallel threads: fastText drops the GIL)."""
     with tempfile.TemporaryDirectory(prefix="csbot-intents-") as workdir:
         workers = max(1, min(int(params["workers"]), len(configs)))
@@ -261,10 +325,47 @@ def _fit_members(
                 )
             used.append({**config, "lr": model.csbot_lr})
         outputs = [_output_matrix(model, labels) for model in members]
+        centroids: list[np.ndarray | None] = [None] * len(members)
+        if "centroid" in params["confidence_features"]:
+            centroids = [
+                _label_centroids(model, config, rows, labels)
+                for model, config in zip(members, configs, strict=True)
+            ]
         if params["quantize"]:
             for model, path in results:
                 model.quantize(input=path, retrain=False, qnorm=True)
-    return members, outputs, used
+    return members, outputs, used, centroids
+
+
+def _label_centroids(
+    model, config: dict[str, Any], rows: Sequence[dict], labels: list[str]
+) -> np.ndarray:
+    """Per label, the unit mean of the unit sentence vectors of the member's training rows
+    (zero for a label without rows), shape (len(labels), dim), float32."""
+    options = _token_options(config)
+    vectors = _unit(
+        np.stack([model.get_sentence_vector(tokenized(r["text"], **options)) for r in rows])
+    )
+    index = {label: i for i, label in enumerate(labels)}
+    sums = np.zeros((len(labels), vectors.shape[1]))
+    np.add.at(sums, [index[r["label"]] for r in rows], vectors)
+    return _unit(sums).astype(np.float32)
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    norm = np.linalg.norm(x, axis=-1, keepdims=True)
+    return x / np.where(norm > 0, norm, 1.0)
+
+
+def _check_features(features: Sequence[str]) -> tuple[str, ...]:
+    features = tuple(features)
+    unknown = set(features) - set(CONFIDENCE_FEATURES)
+    if unknown or not features or features[0] != "z" or len(set(features)) != len(features):
+        raise TypeError(
+            f"confidence_features must start with 'z' and name each of "
+            f"{list(CONFIDENCE_FEATURES)} at most once, got {list(features)}"
+        )
+    return features
 
 
 def _token_options(config: dict[str, Any]) -> dict[str, bool]:
@@ -311,6 +412,7 @@ class IntentClassifier:
         params: dict[str, Any],
         meta: dict[str, Any] | None = None,
         outputs: list[np.ndarray] | None = None,
+        centroids: list[np.ndarray | None] | None = None,
     ) -> None:
         self.members = members
         self.member_configs = member_configs
@@ -324,6 +426,19 @@ class IntentClassifier:
             _output_matrix(m, labels, w)
             for m, w in zip(members, outputs or [None] * len(members), strict=True)
         ]
+        self._centroids = list(centroids or [None] * len(members))
+        # One matrix per member: output rows, then centroid rows (one product per text).
+        self._heads = [
+            w if c is None else np.vstack([w, c]).astype(np.float32)
+            for w, c in zip(self._outputs, self._centroids, strict=True)
+        ]
+        # Members of one shape are scored with one batched product (fewer numpy calls per
+        # text: prediction speed is part of the chat server's throughput).
+        shapes = {h.shape for h in self._heads}
+        self._stacked = np.stack(self._heads).transpose(0, 2, 1) if len(shapes) == 1 else None
+        self._softmax = [i for i, c in enumerate(member_configs) if c.get("loss") == "softmax"]
+        self._token_keys = [tuple(sorted(_token_options(c).items())) for c in member_configs]
+        self._vocab_groups: list[tuple[tuple, frozenset[str], int]] | None = None
 
     # ---- training -------------------------------------------------------------------------
 
@@ -340,6 +455,8 @@ class IntentClassifier:
         if unknown:
             raise TypeError(f"unknown training params: {sorted(unknown)}")
         merged = {**DEFAULT_PARAMS, **params}
+        features = _check_features(merged["confidence_features"])
+        merged["confidence_features"] = list(features)
         usable = _check_rows(rows, oos_class=merged["oos_class"])
         configs = _resolve_members(merged)
         labels = sorted({r["label"] for r in usable})
@@ -349,10 +466,11 @@ class IntentClassifier:
         started = datetime.now(UTC)
 
         def fit(train_rows: list[dict]) -> IntentClassifier:
-            members, outputs, used = _fit_members(train_rows, configs, labels, merged)
+            members, outputs, used, centroids = _fit_members(train_rows, configs, labels, merged)
             return cls(
                 members=members,
                 outputs=outputs,
+                centroids=centroids,
                 member_configs=used,
                 labels=labels,
                 calibration=Calibration(),
@@ -377,6 +495,7 @@ class IntentClassifier:
             clf = cls(
                 members=halves[0].members + halves[1].members,
                 outputs=halves[0]._outputs + halves[1]._outputs,
+                centroids=halves[0]._centroids + halves[1]._centroids,
                 member_configs=halves[0].member_configs + halves[1].member_configs,
                 labels=labels,
                 calibration=Calibration(),
@@ -395,16 +514,19 @@ class IntentClassifier:
         }
         threshold_rule = "default"
         if scored:
-            z, pred, gold = [], [], []
+            x, pred, gold = [], [], []
             for scorer, part in scored:
-                top, score = scorer._top(scorer._scores([r["text"] for r in part]))
-                z.append(score)
+                top, columns = scorer._top_features([r["text"] for r in part], features)
+                x.append(np.column_stack(columns))
                 pred.append(np.array(labels)[top])
                 gold.append(np.array([r["label"] for r in part]))
-            z, pred, gold = np.concatenate(z), np.concatenate(pred), np.concatenate(gold)
-            clf.calibration = Calibration.fit(z, pred == gold)
+            x, pred, gold = np.concatenate(x), np.concatenate(pred), np.concatenate(gold)
+            clf.calibration = Calibration.fit(x, pred == gold, features)
+            # (On degenerate data the fit may fall back to fewer features: "z" alone.)
+            columns = dict(zip(features, x.T, strict=True))
+            conf = clf.calibration(*(columns[f] for f in clf.calibration.features))
             clf.threshold, threshold_rule = choose_threshold(
-                clf.calibration(z), pred, gold, **_threshold_settings(merged)
+                conf, pred, gold, **_threshold_settings(merged)
             )
             clf.meta["valid_hash"] = data_hash(valid)
             clf.meta["n_valid"] = len(valid)
@@ -413,19 +535,19 @@ class IntentClassifier:
         clf.meta["threshold_rule"] = threshold_rule
         if scored:
             # What the threshold was chosen on (not saved): bench/ compares rules with it.
-            clf.valid_scores = (clf.calibration(z), pred, gold)
+            clf.valid_scores = (conf, pred, gold)
             # Out-of-fold when cross-fitted: the honest estimate for unseen text.
-            clf.meta["valid_metrics"] = evaluate_predictions(
-                clf.calibration(z), pred, gold, clf.threshold
-            )
+            clf.meta["valid_metrics"] = evaluate_predictions(conf, pred, gold, clf.threshold)
         return clf
 
     def calibrate(self, valid_rows: Sequence[dict]) -> Calibration:
-        """Fit the confidence calibration on validation rows (any `oos` row is a miss)."""
-        top, score = self._top(self._scores([r["text"] for r in valid_rows]))
+        """Fit the confidence calibration on validation rows (any `oos` row is a miss), over
+        the features the current calibration uses."""
+        features = self.calibration.features
+        top, columns = self._top_features([r["text"] for r in valid_rows], features)
         gold = [r["label"] for r in valid_rows]
         correct = np.array([self.labels[t] == g for t, g in zip(top, gold, strict=True)])
-        self.calibration = Calibration.fit(score, correct)
+        self.calibration = Calibration.fit(np.column_stack(columns), correct, features)
         return self.calibration
 
     def choose_threshold(self, valid_rows: Sequence[dict]) -> tuple[float, str]:
@@ -447,52 +569,133 @@ class IntentClassifier:
 
     # ---- prediction -----------------------------------------------------------------------
 
-    def _scores(self, texts: Sequence[str]) -> np.ndarray:
-        """Mean per-label log-odds over the members, shape (len(texts), len(labels)).
+    def _features(
+        self, texts: Sequence[str], features: Sequence[str] = ("z",)
+    ) -> dict[str, np.ndarray]:
+        """Per-label confidence features (CONFIDENCE_FEATURES) for `texts`, each of shape
+        (len(texts), len(labels)), or (len(texts), 1) when the same for every label.
 
-        Computed from the sentence vector and the output matrix rather than from
-        `predict`, whose float32 probabilities saturate at 1.0 for confident texts and would
-        leave nothing to calibrate. One-vs-all members give log-odds directly; softmax
-        members give log p − log(1 − p).
+        "z" is the mean per-label log-odds over the members, computed from the sentence
+        vector and the output matrix rather than from `predict`, whose float32
+        probabilities saturate at 1.0 for confident texts and would leave nothing to
+        calibrate. One-vs-all members give log-odds directly; softmax members give
+        log p − log(1 − p).
         """
-        out = np.zeros((len(texts), len(self.labels)))
+        n, n_labels = len(texts), len(self.labels)
+        out = {"z": np.zeros((n, n_labels))}
+        want_centroid = "centroid" in features
+        if want_centroid:
+            if any(c is None for c in self._centroids):
+                raise ValueError("this model has no label centroids (saved without them)")
+            out["centroid"] = np.zeros((n, n_labels))
+        tokens: dict[tuple, list[str]] = {}
+        if "known" in features:
+            out["known"] = self._known_share(texts, tokens)
         if not texts:
             return out
-        tokens: dict[tuple, list[str]] = {}
-        for model, config, weights in zip(
-            self.members, self.member_configs, self._outputs, strict=True
-        ):
-            options = _token_options(config)
-            key = tuple(sorted(options.items()))
+        hidden = []
+        for model, key in zip(self.members, self._token_keys, strict=True):
             if key not in tokens:
-                tokens[key] = [tokenized(t, **options) for t in texts]
-            hidden = np.stack([model.get_sentence_vector(t) for t in tokens[key]])
-            logits = hidden @ weights.T
-            if config.get("loss") == "softmax":
-                logits = logits - logits.max(axis=1, keepdims=True)
-                logp = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
-                logits = logp - np.log(-np.expm1(np.minimum(logp, -1e-12)))
-            out += logits
-        return out / len(self.members)
+                tokens[key] = [tokenized(t, **dict(key)) for t in texts]
+            hidden.append(np.array([model.get_sentence_vector(t) for t in tokens[key]]))
+        if self._stacked is not None:  # (members, texts, labels [+ centroid rows])
+            hidden = np.stack(hidden)
+            # Blocks of 32 texts stay under OpenBLAS's size for threading: on the shared
+            # 2-core machine, waking its threads for each batch cost 3-10× the product itself.
+            products = np.concatenate(
+                [np.matmul(hidden[:, i : i + 32], self._stacked) for i in range(0, len(texts), 32)],
+                axis=1,
+            )
+        else:
+            products = [h @ head.T for h, head in zip(hidden, self._heads, strict=True)]
+        logits = [p[:, :n_labels] for p in products] if self._softmax else products
+        for i in self._softmax:
+            shifted = logits[i] - logits[i].max(axis=1, keepdims=True)
+            logp = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+            logits[i] = logp - np.log(-np.expm1(np.minimum(logp, -1e-12)))
+        if self._softmax or self._stacked is None:
+            out["z"] = np.sum([x[:, :n_labels] for x in logits], axis=0, dtype=np.float64)
+        else:
+            out["z"] = products[:, :, :n_labels].sum(axis=0, dtype=np.float64)
+        out["z"] /= len(self.members)
+        if want_centroid and self._stacked is not None:
+            norm = np.sqrt(np.einsum("mnd,mnd->mn", hidden, hidden))[:, :, None]
+            cosines = products[:, :, n_labels:] / np.maximum(norm, 1e-12)
+            out["centroid"] = cosines.sum(axis=0, dtype=np.float64) / len(self.members)
+        elif want_centroid:
+            out["centroid"] = np.zeros((len(texts), n_labels))
+            for p, h in zip(products, hidden, strict=True):
+                norm = np.sqrt(np.einsum("ij,ij->i", h, h))
+                out["centroid"] += p[:, n_labels:] / np.maximum(norm, 1e-12)[:, None]
+            out["centroid"] /= len(self.members)
+        return out
+
+    def _known_share(self, texts: Sequence[str], tokens: dict[tuple, list[str]]) -> np.ndarray:
+        """Share of each text's tokens found in the members' dictionaries, averaged over
+        the members (members trained on the same rows share one dictionary), (n, 1).
+        `tokens` caches the tokenized texts per tokenizer options (filled in here)."""
+        if self._vocab_groups is None:
+            groups: list[tuple[tuple, frozenset[str], int]] = []
+            for model, config in zip(self.members, self.member_configs, strict=True):
+                key = tuple(sorted(_token_options(config).items()))
+                vocab = frozenset(model.get_words())
+                for i, (k, v, count) in enumerate(groups):
+                    if k == key and v == vocab:
+                        groups[i] = (k, v, count + 1)
+                        break
+                else:
+                    groups.append((key, vocab, 1))
+            self._vocab_groups = groups
+        share = np.zeros((len(texts), 1))
+        for key, vocab, count in self._vocab_groups:
+            if key not in tokens:
+                tokens[key] = [tokenized(t, **dict(key)) for t in texts]
+            for row, text in enumerate(tokens[key]):
+                words = text.split()
+                if words:
+                    share[row, 0] += count * sum(map(vocab.__contains__, words)) / len(words)
+        return share / len(self.members)
+
+    def _scores(self, texts: Sequence[str]) -> np.ndarray:
+        """Mean per-label log-odds over the members, shape (len(texts), len(labels))."""
+        return self._features(texts)["z"]
 
     @staticmethod
     def _top(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         top = scores.argmax(axis=1)
         return top, scores[np.arange(len(scores)), top]
 
+    def _top_features(
+        self, texts: Sequence[str], features: Sequence[str]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """The top label (by log-odds) of each text and its feature columns."""
+        values = self._features(texts, features)
+        top = values["z"].argmax(axis=1) if len(texts) else np.zeros(0, dtype=int)
+        rows = np.arange(len(top))
+        columns = [
+            values[f][rows, top] if values[f].shape[1] > 1 else values[f][:, 0] for f in features
+        ]
+        return top, columns
+
     def _confidence(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        top, score = self._top(self._scores(texts))
-        return self.calibration(score), top
+        top, columns = self._top_features(texts, self.calibration.features)
+        return self.calibration(*columns), top
 
     def predict_many(self, texts: Sequence[str], k: int = 3) -> list[Prediction]:
         """Predictions for many texts at once."""
         texts = [str(t) for t in texts]
-        scores = self._scores(texts)
-        calibrated = self.calibration(scores)
+        values = self._features(texts, self.calibration.features)
+        scores = values["z"]
+        calibrated = self.calibration(*(values[f] for f in self.calibration.features))
         order = np.argsort(-scores, axis=1, kind="stable")[:, : max(1, k)]
+        # Candidates keep the log-odds order; a lower-ranked label never reads as more
+        # likely than the one above it (with "z" alone the calibration is monotone anyway).
+        ranked = np.minimum.accumulate(np.take_along_axis(calibrated, order, axis=1), axis=1)
         results = []
         for row in range(len(texts)):
-            cands = [(self.labels[j], float(calibrated[row, j])) for j in order[row]]
+            cands = [
+                (self.labels[j], float(p)) for j, p in zip(order[row], ranked[row], strict=True)
+            ]
             top_label, conf = cands[0]
             answered = conf >= self.threshold and top_label != OOS
             results.append(
@@ -532,13 +735,17 @@ class IntentClassifier:
             model.save_model(str(out / name))
             if model.is_quantized():  # fastText will not hand back a quantised output matrix
                 np.save(out / f"member-{i}.out.npy", self._outputs[i].astype(np.float32))
-            files.append(name)
+            entry = {"file": name}
+            if self._centroids[i] is not None:
+                entry["centroids"] = f"member-{i}.centroids.npy"
+                np.save(out / entry["centroids"], self._centroids[i].astype(np.float32))
+            files.append(entry)
         meta = {
             "format": FORMAT_VERSION,
             "labels": self.labels,
             "threshold": self.threshold,
-            "calibration": {"method": "platt", "a": self.calibration.a, "b": self.calibration.b},
-            "members": [{"file": f, **c} for f, c in zip(files, self.member_configs, strict=True)],
+            "calibration": self.calibration.to_json(),
+            "members": [{**f, **c} for f, c in zip(files, self.member_configs, strict=True)],
             "params": self.params,
             **self.meta,
         }
@@ -559,21 +766,27 @@ class IntentClassifier:
         meta = json.loads(meta_path.read_text())
         if meta.get("format") != FORMAT_VERSION:
             raise ValueError(f"{meta_path}: unsupported format {meta.get('format')!r}")
-        members, configs, outputs = [], [], []
+        members, configs, outputs, centroids = [], [], [], []
         for spec in meta.pop("members"):
             spec = dict(spec)
             path = src / spec.pop("file")
             model = fasttext.load_model(str(path))
             members.append(model)
+            # Models saved before the centroid feature have none (and calibrate on "z").
+            centroid_file = spec.pop("centroids", None)
+            centroids.append(np.load(src / centroid_file) if centroid_file else None)
             configs.append(spec)
             outputs.append(np.load(path.with_suffix(".out.npy")) if model.is_quantized() else None)
-        cal = meta.pop("calibration")
+        calibration = Calibration.from_json(meta.pop("calibration"))
+        if "centroid" in calibration.features and any(c is None for c in centroids):
+            raise ValueError(f"{meta_path}: the calibration needs label centroids; files missing")
         return cls(
             members=members,
             outputs=outputs,
+            centroids=centroids,
             member_configs=configs,
             labels=meta.pop("labels"),
-            calibration=Calibration(cal["a"], cal["b"]),
+            calibration=calibration,
             threshold=meta.pop("threshold"),
             params=meta.pop("params"),
             meta={k: v for k, v in meta.items() if k != "format"},

@@ -59,12 +59,15 @@ IntentClassifier.train(job["rows"], job["valid"], **job["params"]).save(sys.argv
 def train_fresh(tmp_path: Path, rows, valid=None, **params) -> IntentClassifier:
     """Train in a new Python process and load the result. In the suite's own process,
     after other tests had trained and loaded models, fastText sometimes learned
-    nonsense or reported NaN (cause not found yet); a new process, as `make demo` and
-    `train_intents` run it, has been stable."""
+    nonsense or reported NaN (cause not found yet). In a new process it still does on
+    these few dozen rows now and then (measured: 3-5 of 10 fresh trainings of the same
+    job, in the member that diverged and was retrained at a lower rate; such a model
+    gets about half of its own training rows wrong), so a training that ends in NaN or
+    does not fit its own rows is run again."""
     job = tmp_path / "job.json"
     job.write_text(json.dumps({"rows": rows, "valid": valid, "params": params}), encoding="utf-8")
     out = tmp_path / "model"
-    for _attempt in range(3):
+    for _attempt in range(8):
         result = subprocess.run(  # noqa: S603 - our own interpreter and script
             [sys.executable, "-c", _TRAIN_SCRIPT, str(job), str(out)],
             cwd=Path(__file__).resolve().parents[2],
@@ -73,10 +76,20 @@ def train_fresh(tmp_path: Path, rows, valid=None, **params) -> IntentClassifier:
             timeout=300,
             check=False,
         )
-        if "Encountered NaN" not in result.stderr:
+        if result.returncode == 0 and _fits_its_rows(IntentClassifier.load(out), rows):
+            break
+        if result.returncode != 0 and "Encountered NaN" not in result.stderr:
             break
     assert result.returncode == 0, result.stderr[-3000:]
     return IntentClassifier.load(out)
+
+
+def _fits_its_rows(clf: IntentClassifier, rows) -> bool:
+    known = [r for r in rows if r["label"] in clf.labels]
+    preds = clf.predict_many([r["text"] for r in known])
+    return sum(p.top_label == r["label"] for p, r in zip(preds, known, strict=True)) >= 0.95 * len(
+        known
+    )
 
 
 @pytest.fixture(scope="module")
@@ -162,9 +175,14 @@ def test_save_load_round_trip_gives_identical_predictions(clf, tmp_path):
     assert loaded.threshold == clf.threshold
     assert meta["labels"] == clf.labels
     assert meta["threshold"] == clf.threshold
-    assert meta["calibration"]["method"] == "platt"
+    assert meta["calibration"]["method"] == "logistic"
+    assert meta["calibration"]["features"] == ["z", "known", "centroid"]
+    assert meta["params"]["confidence_features"] == ["z", "known", "centroid"]
     assert meta["data_hash"] == data_hash(make_rows())
     assert len(meta["members"]) == 6  # cross-fitted: two halves of three members
+    assert [m["centroids"] for m in meta["members"]] == [
+        f"member-{i}.centroids.npy" for i in range(6)
+    ]
     assert meta["crossfit"] is True
     assert {"created", "valid_metrics", "params", "threshold_rule"} <= set(meta)
 
@@ -181,6 +199,64 @@ def test_a_model_saved_before_the_chinese_bigrams_still_loads_as_trained(rows, t
     meta_path.write_text(json.dumps(meta))
     texts = ["耳机多少钱", "我想退货", "where is my watch order"]
     assert IntentClassifier.load(tmp_path / "old").predict_many(texts) == old.predict_many(texts)
+
+
+def test_out_of_scope_text_far_from_every_label_gets_a_low_confidence(rows, tmp_path):
+    # Out-of-scope valid rows to calibrate the token-share and centroid features on.
+    oos = ["今天天气怎么样", "tell me a joke", "推荐一部电影", "who won the game last night"]
+    oos += ["你是机器人吗", "what time is it in tokyo"]
+    valid = make_rows(["手柄", "音箱"], ["speaker", "laptop"])
+    valid += [{"text": t, "label": "oos"} for t in oos]
+    clf = train_fresh(tmp_path, rows, valid, workers=1, **FAST)
+    assert clf.calibration.features == ("z", "known", "centroid")
+    in_scope = clf.predict_many(["这个耳机多少钱", "how do i return my watch"])
+    far = clf.predict_many(["量子力学的基本假设", "recite a poem about volcanoes"])
+    assert max(p.confidence for p in far) < 0.5 < min(p.confidence for p in in_scope)
+
+
+def test_confidence_features_can_be_the_log_odds_alone(rows, tmp_path):
+    valid = make_rows(["手柄"], ["speaker"]) + [{"text": "tell me a joke", "label": "oos"}]
+    clf = train_fresh(tmp_path, rows, valid, confidence_features=["z"], **FAST)
+    assert clf.calibration.features == ("z",)
+    meta = json.loads((tmp_path / "model" / "meta.json").read_text())
+    assert set(meta["calibration"]) == {"method", "a", "b"}
+    assert meta["calibration"]["method"] == "platt"
+    assert all("centroids" not in m for m in meta["members"])
+    assert not list((tmp_path / "model").glob("*.centroids.npy"))
+
+
+def test_a_model_saved_before_the_confidence_features_still_loads_as_trained(rows, tmp_path):
+    # Such a directory has a Platt calibration, no centroid files and no
+    # confidence_features param; it must predict as it did.
+    old = train_fresh(
+        tmp_path, rows, make_rows(["手柄"], ["speaker"]), **FAST, confidence_features=["z"]
+    )
+    meta_path = tmp_path / "model" / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    del meta["params"]["confidence_features"]
+    meta_path.write_text(json.dumps(meta))
+    loaded = IntentClassifier.load(tmp_path / "model")
+    texts = ["耳机多少钱", "我想退货", "where is my watch order", "随便聊聊"]
+    assert loaded.calibration == Calibration(meta["calibration"]["a"], meta["calibration"]["b"])
+    assert loaded.predict_many(texts) == old.predict_many(texts)
+
+
+def test_a_model_whose_centroid_files_are_missing_is_refused(clf, tmp_path):
+    clf.save(tmp_path / "model")
+    (tmp_path / "model" / "member-3.centroids.npy").unlink()
+    meta_path = tmp_path / "model" / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    del meta["members"][3]["centroids"]
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match="needs label centroids"):
+        IntentClassifier.load(tmp_path / "model")
+
+
+def test_unknown_confidence_features_are_refused(rows):
+    with pytest.raises(TypeError, match="confidence_features"):
+        IntentClassifier.train(rows, confidence_features=["z", "vibes"])
+    with pytest.raises(TypeError, match="confidence_features"):
+        IntentClassifier.train(rows, confidence_features=["centroid"])
 
 
 def test_training_needs_two_labels():
@@ -204,6 +280,19 @@ def test_calibration_is_monotone_and_fits_accuracy():
     assert list(mapped) == sorted(mapped)
     high = scores > 0.8
     assert abs(cal(scores[high]).mean() - correct[high].mean()) < 0.05
+
+
+def test_calibration_over_several_features_recovers_a_logistic_model():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(20_000, 2))
+    correct = rng.uniform(size=len(x)) < 1 / (1 + np.exp(-(2.0 * x[:, 0] - 3.0 * x[:, 1] + 0.5)))
+    cal = Calibration.fit(x, correct, ("z", "centroid"))
+    assert cal.features == ("z", "centroid")
+    assert np.allclose(cal.weights, (2.0, -3.0), atol=0.15)
+    assert abs(cal.b - 0.5) < 0.1
+    assert Calibration.from_json(json.loads(json.dumps(cal.to_json()))) == cal
+    # Per-label arrays broadcast with per-text ones, as at prediction time.
+    assert cal(np.zeros((3, 4)), np.ones((3, 1))).shape == (3, 4)
 
 
 def test_choose_threshold_with_oos_maximises_accuracy_plus_recall():
