@@ -84,6 +84,7 @@ def run_one(folder: Path, params: dict, save_dir: Path | None = None) -> dict:
         "test_other_rules": variants,
         "raw_accuracy": raw["in_scope_accuracy"],
         "params": params,
+        "calibration": clf.calibration.to_json(),
         "members": clf.member_configs,
     }
 
