@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from catalog.models import Product
 
@@ -94,23 +94,41 @@ _PRODUCT_INDEX_TTL_S = 30.0
 @dataclass(frozen=True)
 class _Needle:
     """One way of naming a product, prepared once per index build: English needles
-    match as whole words (a compiled pattern), Chinese ones as substrings."""
+    match as whole words, Chinese ones as substrings."""
 
     text: str
     sku: str
-    pattern: re.Pattern[str] | None  # None: a Chinese needle, matched with `in`
+    ascii: bool
 
-    def found_in(self, text: str) -> bool:
+
+@dataclass(frozen=True)
+class _ProductIndex:
+    """The needles, longest first, and one pattern that finds every needle in a text in
+    a single scan: a lookahead at each position captures the longest needle starting
+    there (alternatives are tried longest first), so overlapping names are all seen."""
+
+    needles: list[_Needle]
+    pattern: re.Pattern[str] | None
+    rank: dict[str, int]  # needle text -> its first place in `needles`
+    fuzzy: list[_Needle]  # the needles long enough to be matched despite a typo
+
+    def exact(self, text: str) -> _Needle | None:
+        """The first needle (in index order) that the text contains."""
         if self.pattern is None:
-            return self.text in text
-        return self.pattern.search(text) is not None
+            return None
+        found = {m.group(1) for m in self.pattern.finditer(text)}
+        if not found:
+            return None
+        return self.needles[min(self.rank[f] for f in found)]
 
 
-_product_index: tuple[float, list[_Needle]] | None = None
+_product_index: tuple[float, _ProductIndex] | None = None
 
 
-def _word_pattern(needle: str) -> re.Pattern[str]:
-    return re.compile(rf"(?<![a-z0-9]){re.escape(needle)}(?![a-z0-9])")
+def _needle_regex(needle: _Needle) -> str:
+    if needle.ascii:
+        return rf"(?<![a-z0-9]){re.escape(needle.text)}(?![a-z0-9])"
+    return re.escape(needle.text)
 
 
 def _words_regex(words: dict[str, str]) -> re.Pattern[str]:
@@ -140,7 +158,7 @@ class Slots:
         }
 
 
-def product_index() -> list[_Needle]:
+def product_index() -> _ProductIndex:
     """Every name, SKU and alias of the active products, longest first; rebuilt every
     30 s so admin edits to names and aliases are picked up without a restart."""
     global _product_index
@@ -155,10 +173,21 @@ def product_index() -> list[_Needle]:
             needle = " ".join(needle.lower().split())
             if len(needle) >= 2:
                 pairs.add((needle, sku))
-    index = [
-        _Needle(text=needle, sku=sku, pattern=_word_pattern(needle) if needle.isascii() else None)
+    needles = [
+        _Needle(text=needle, sku=sku, ascii=needle.isascii())
         for needle, sku in sorted(pairs, key=lambda pair: (-len(pair[0]), pair))
     ]
+    rank: dict[str, int] = {}
+    for place, needle in enumerate(needles):
+        rank.setdefault(needle.text, place)
+    alternatives = [_needle_regex(n) for n in needles]
+    pattern = re.compile(f"(?=({'|'.join(alternatives)}))") if alternatives else None
+    index = _ProductIndex(
+        needles=needles,
+        pattern=pattern,
+        rank=rank,
+        fuzzy=[n for n in needles if len(n.text) >= 6],
+    )
     _product_index = (now, index)
     return index
 
@@ -172,31 +201,39 @@ def _product_in(text: str) -> tuple[str | None, str | None]:
     """The product a text names: an exact name, SKU or alias first; otherwise a name
     that differs by a typo or two ("clowd buds pro", "featherlite runing shoes")."""
     index = product_index()
-    for needle in index:
-        if needle.found_in(text):
-            return needle.sku, needle.text
-    words: list[str] | None = None
+    exact = index.exact(text)
+    if exact is not None:
+        return exact.sku, exact.text
+    words = re.findall(r"[a-z0-9]+", text)
+    windows_by_size: dict[int, list[str]] = {}
     best: tuple[float, str, str] | None = None
-    for needle in index:
-        if len(needle.text) < 6:
-            continue
-        if needle.pattern is not None:
+    for needle in index.fuzzy:
+        if needle.ascii:
             # English names: windows of as many words as the name has.
-            if words is None:
-                words = re.findall(r"[a-z0-9]+", text)
-            size = len(needle.text.split())
-            windows = (" ".join(words[i : i + size]) for i in range(len(words) - size + 1))
+            if not words:
+                continue
+            size = needle.text.count(" ") + 1
+            windows = windows_by_size.get(size)
+            if windows is None:
+                windows = windows_by_size[size] = [
+                    " ".join(words[i : i + size]) for i in range(len(words) - size + 1)
+                ]
             minimum = FUZZY_MIN_ASCII
         else:
             # Chinese names: character windows that start with the brand part.
             size, head = len(needle.text), needle.text[:2]
-            starts = (i for i in range(len(text) - size + 1) if text.startswith(head, i))
-            windows = (text[i : i + size] for i in starts)
+            if head not in text:
+                continue
+            windows = [text[i : i + size] for i in range(len(text) - size + 1)]
+            windows = [w for w in windows if w.startswith(head)]
             minimum = FUZZY_MIN_CJK
-        for window in windows:
-            score = fuzz.ratio(needle.text, window, score_cutoff=minimum)
-            if score and (best is None or score > best[0]):
-                best = (score, needle.sku, window)
+        if not windows:
+            continue
+        found = process.extractOne(
+            needle.text, windows, scorer=fuzz.ratio, score_cutoff=minimum
+        )
+        if found is not None and (best is None or found[1] > best[0]):
+            best = (found[1], needle.sku, found[0])
     return (best[1], best[2]) if best else (None, None)
 
 

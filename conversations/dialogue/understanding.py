@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import ahocorasick
 from django.conf import settings
 
 
@@ -328,31 +329,46 @@ class KeywordUnderstanding:
     more specific, so they weigh more. Confidence is the winner's share."""
 
     def __init__(self, cues: dict[str, list[str]] | None = None) -> None:
-        self._rules: list[tuple[str, list[tuple[re.Pattern[str] | None, str]]]] = []
+        # Plain cues are found in one pass of an Aho–Corasick automaton (every cue, at
+        # every place, overlapping ones too); a cue counts once per text, as `in` would.
+        # Regex cues ("re:...") are searched one by one.
+        self._labels: list[str] = []
+        self._patterns: list[list[re.Pattern[str]]] = []
+        plain: dict[str, list[int]] = {}
         for label, label_cues in (cues or CUES).items():
-            compiled = []
+            position = len(self._labels)
+            self._labels.append(label)
+            patterns = []
             for cue in label_cues:
                 if cue.startswith("re:"):
-                    compiled.append((re.compile(cue[3:]), cue[3:]))
-                else:
-                    compiled.append((None, cue))
-            self._rules.append((label, compiled))
+                    patterns.append(re.compile(cue[3:]))
+                elif cue:
+                    plain.setdefault(cue, []).append(position)
+            self._patterns.append(patterns)
+        self._automaton: ahocorasick.Automaton | None = None
+        if plain:
+            self._automaton = ahocorasick.Automaton()
+            for cue, positions in plain.items():
+                self._automaton.add_word(cue, (cue, 1.0 + 0.25 * len(cue), tuple(positions)))
+            self._automaton.make_automaton()
 
     def classify(self, text: str, *, lang: str) -> IntentResult:
-        scores: dict[str, float] = {}
-        for label, rules in self._rules:
-            score = 0.0
-            for pattern, cue in rules:
-                if pattern is None:
-                    if cue in text:
-                        score += 1.0 + 0.25 * len(cue)
-                else:
-                    match = pattern.search(text)
-                    if match:
-                        # Longer matched phrases are more specific.
-                        score += 1.0 + 0.1 * len(match.group(0))
-            if score:
-                scores[label] = score
+        totals = [0.0] * len(self._labels)
+        if self._automaton is not None:
+            seen: set[str] = set()
+            for _end, (cue, weight, positions) in self._automaton.iter(text):
+                if cue in seen:
+                    continue
+                seen.add(cue)
+                for position in positions:
+                    totals[position] += weight
+        for position, patterns in enumerate(self._patterns):
+            for pattern in patterns:
+                match = pattern.search(text)
+                if match:
+                    # Longer matched phrases are more specific.
+                    totals[position] += 1.0 + 0.1 * len(match.group(0))
+        scores = {label: score for label, score in zip(self._labels, totals, strict=True) if score}
         if not scores:
             return IntentResult(label=None, confidence=0.0, threshold=_keyword_threshold())
         ranked = sorted(scores.items(), key=lambda item: item[1], reverse=True)
