@@ -42,3 +42,27 @@ async def test_expired_messages_and_their_channels_are_still_swept():
     # The expired message dropped the channel from its groups, as in the stock layer.
     assert stale not in layer.groups.get("conv.z", {})
     assert other not in layer.channels
+
+
+async def test_each_receiver_gets_its_own_copy_of_the_message():
+    layer = InMemoryChannelLayer()
+    a, b = await layer.new_channel(), await layer.new_channel()
+    for channel in (a, b):
+        await layer.group_add("conv.copy", channel)
+    sent = {"type": "chat.frame", "frame": {"seq": 3, "suggestions": ["退货", "换货"]}}
+    await layer.group_send("conv.copy", sent)
+    got_a = await layer.receive(a)
+    got_a["frame"]["suggestions"].append("mutated")
+    got_b = await layer.receive(b)
+    assert got_b == {"type": "chat.frame", "frame": {"seq": 3, "suggestions": ["退货", "换货"]}}
+    assert sent["frame"]["suggestions"] == ["退货", "换货"]
+
+
+async def test_a_bad_channel_name_is_refused_and_a_drained_channel_is_forgotten():
+    layer = InMemoryChannelLayer()
+    with pytest.raises(TypeError):
+        await layer.send("no spaces allowed", {"type": "chat.frame"})
+    channel = await layer.new_channel()
+    await layer.send(channel, {"type": "chat.frame", "frame": {"seq": 1}})
+    assert await layer.receive(channel) == {"type": "chat.frame", "frame": {"seq": 1}}
+    assert channel not in layer.channels
