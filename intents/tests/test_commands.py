@@ -66,9 +66,11 @@ def test_train_intents_writes_a_loadable_model(model_dir):
     assert meta["labels"] == [
         "after_sales.product.return", "consult.logistics.order_status", "consult.product.price",
     ]  # fmt: skip
-    assert sorted(p.name for p in model_dir.iterdir()) == [
-        *(f"member-{i}.bin" for i in range(6)), "meta.json",
-    ]  # fmt: skip
+    assert sorted(p.name for p in model_dir.iterdir()) == sorted([
+        *(f"member-{i}.bin" for i in range(6)),
+        *(f"member-{i}.centroids.npy" for i in range(6)),
+        "meta.json",
+    ])  # fmt: skip
 
 
 def test_eval_intents_prints_one_json_line(model_dir, files):
