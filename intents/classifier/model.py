@@ -100,12 +100,20 @@ DEFAULT_MEMBERS: tuple[dict[str, Any], ...] = (
     {"minn": 2, "maxn": 5, "seed": 2, "cjk_chars": True, "cjk_bigrams": True},
     {"minn": 4, "maxn": 8, "seed": 3, "cjk_chars": True, "cjk_bigrams": True},
 )
+# Rows of the rarer outcome (right or wrong) wanted per calibration parameter before the
+# extra confidence features are fitted (Peduzzi et al. 1996: about 10 events per variable).
+EVENTS_PER_PARAMETER = 10
+
+
 DEFAULT_PARAMS: dict[str, Any] = {
     "members": [dict(m) for m in DEFAULT_MEMBERS],
     "oos_class": False,  # train `oos` rows as a class of their own
     # Features of the calibrated confidence (logistic regression fitted on the valid rows);
     # ["z"] is the earlier Platt scaling of the log-odds alone.
     "confidence_features": list(CONFIDENCE_FEATURES),
+    # Fit the features beyond "z" only with this many valid rows of the rarer outcome
+    # (right or wrong) per calibration parameter; fewer, and Platt scaling of "z" is kept.
+    "calibration_min_events": EVENTS_PER_PARAMETER,
     "quantize": False,  # store .ftz (product-quantised) members instead of .bin
     "workers": 2,  # members trained in parallel (each with `thread` fastText threads)
     "crossfit": True,  # also train on in-scope valid rows, scoring them out of fold
@@ -174,7 +182,12 @@ class Calibration:
 
     @classmethod
     def fit(
-        cls, x: np.ndarray, correct: np.ndarray, features: Sequence[str] = ("z",)
+        cls,
+        x: np.ndarray,
+        correct: np.ndarray,
+        features: Sequence[str] = ("z",),
+        *,
+        min_events: float = 0.0,
     ) -> Calibration:
         """Minimise the log loss of `correct` given the feature matrix `x` (n × features, or
         a vector for one feature) by Newton steps with backtracking, with Platt's smoothed
@@ -189,6 +202,10 @@ class Calibration:
         if x.shape[1] != len(features):
             raise ValueError(f"{x.shape[1]} columns for features {features}")
         n_pos, n_neg = int(y.sum()), int((~y).sum())
+        if len(features) > 1 and min(n_pos, n_neg) < min_events * (len(features) + 1):
+            # Too few rows of the rarer outcome to fit every weight (`min_events` per
+            # parameter, the bias included); Platt scaling has two parameters.
+            return cls.fit(x[:, 0], y)
         t = np.where(y, (n_pos + 1) / (n_pos + 2), 1 / (n_neg + 2))
         design = np.column_stack([x, np.ones(len(x))])
         # With several features, a whisker of ridge on the weights (not the bias): a feature
@@ -553,7 +570,9 @@ class IntentClassifier:
                 pred.append(np.array(labels)[top])
                 gold.append(np.array([r["label"] for r in part]))
             x, pred, gold = np.concatenate(x), np.concatenate(pred), np.concatenate(gold)
-            clf.calibration = Calibration.fit(x, pred == gold, features)
+            clf.calibration = Calibration.fit(
+                x, pred == gold, features, min_events=merged["calibration_min_events"]
+            )
             # (On degenerate data the fit may fall back to fewer features: "z" alone.)
             columns = dict(zip(features, x.T, strict=True))
             conf = clf.calibration(*(columns[f] for f in clf.calibration.features))
@@ -579,7 +598,12 @@ class IntentClassifier:
         top, columns = self._top_features([r["text"] for r in valid_rows], features)
         gold = [r["label"] for r in valid_rows]
         correct = np.array([self.labels[t] == g for t, g in zip(top, gold, strict=True)])
-        self.calibration = Calibration.fit(np.column_stack(columns), correct, features)
+        self.calibration = Calibration.fit(
+            np.column_stack(columns),
+            correct,
+            features,
+            min_events=self.params.get("calibration_min_events", 0.0),
+        )
         return self.calibration
 
     def choose_threshold(self, valid_rows: Sequence[dict]) -> tuple[float, str]:

@@ -103,7 +103,9 @@ def clf(rows, tmp_path_factory):
         {"text": "今天天气怎么样", "label": "oos"},
         {"text": "tell me a joke", "label": "oos"},
     ]
-    return train_fresh(tmp_path_factory.mktemp("clf"), rows, valid, **FAST)
+    return train_fresh(
+        tmp_path_factory.mktemp("clf"), rows, valid, calibration_min_events=0, **FAST
+    )
 
 
 def test_tokenize_segments_chinese_with_jieba():
@@ -207,7 +209,7 @@ def test_out_of_scope_text_far_from_every_label_gets_a_low_confidence(rows, tmp_
     oos += ["你是机器人吗", "what time is it in tokyo"]
     valid = make_rows(["手柄", "音箱"], ["speaker", "laptop"])
     valid += [{"text": t, "label": "oos"} for t in oos]
-    clf = train_fresh(tmp_path, rows, valid, workers=1, **FAST)
+    clf = train_fresh(tmp_path, rows, valid, workers=1, calibration_min_events=0, **FAST)
     assert clf.calibration.features == ("z", "known", "centroid")
     in_scope = clf.predict_many(["这个耳机多少钱", "how do i return my watch"])
     far = clf.predict_many(["量子力学的基本假设", "recite a poem about volcanoes"])
@@ -427,3 +429,18 @@ def test_the_same_training_gives_the_same_model_every_time_in_one_process(rows):
     for clf in runs[1:]:
         assert [(p.top_label, p.confidence) for p in clf.predict_many(texts)] == first
     assert all(clf.member_configs[0]["lr"] == BASE_MEMBER["lr"] for clf in runs)
+
+
+def test_calibration_keeps_to_platt_scaling_when_few_rows_are_wrong():
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(60, 3))
+    correct = np.ones(60, dtype=bool)
+    correct[:12] = False  # 12 wrong rows: enough for Platt's 2 parameters, not for 4
+    small = Calibration.fit(z, correct, ("z", "known", "centroid"), min_events=10)
+    assert small.features == ("z",)
+    correct = np.ones(200, dtype=bool)
+    correct[:60] = False
+    z = rng.normal(size=(200, 3)) + correct[:, None]
+    assert Calibration.fit(z, correct, ("z", "known", "centroid"), min_events=10).features == (
+        "z", "known", "centroid",
+    )  # fmt: skip
