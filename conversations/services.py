@@ -28,8 +28,13 @@ from django.utils import timezone
 
 from conversations.dialogue import policy
 from conversations.dialogue.answers import Reply
-from conversations.dialogue.state import state_load_many, state_save_many
-from conversations.dialogue.understanding import FastTextUnderstanding
+from conversations.dialogue.state import DialogueState, state_load_many, state_save_many
+from conversations.dialogue.text import normalize
+from conversations.dialogue.understanding import (
+    FastTextUnderstanding,
+    get_understanding,
+    predictions_ahead,
+)
 from conversations.events import (
     ChatError,
     ErrorCode,
@@ -580,6 +585,70 @@ def _variants(todo: list[Message]) -> dict[int, policy.Variant]:
     return variants
 
 
+def _questions(todo: list[Message]) -> list[str]:
+    """The texts the policy will most likely classify for these messages (normalised,
+    not summarised), so the model can predict them together; a guess that misses
+    (a starred banned word, a summary) is only classified on its own."""
+    limit = settings.CSBOT_SUMMARY_OVER_CHARS
+    return [normalize(m.text) for m in todo if len(m.text) <= limit]
+
+
+def _plan(
+    message: Message,
+    states: dict[str, DialogueState],
+    variants: dict[int, policy.Variant],
+    policy_latency: Any,
+) -> _Plan | None:
+    """Screen, understand and decide one message; None when that failed (logged; the
+    sweep retries the message later)."""
+    conversation = message.conversation
+    began = time.perf_counter()
+    try:
+        screen = input_screen(
+            text=message.text,
+            language=conversation.language,
+            conversation=conversation,
+            message=message,
+        )
+        mood = sentiment_score(text=screen.text, language=screen.language)
+        if screen.blocked:
+            outcome = policy.Outcome(
+                reply=Reply(text=screen.refusal or ""),
+                language=screen.language,
+                intent=None,
+                confidence=0.0,
+            )
+        else:
+            outcome = policy.respond(
+                conversation=conversation,
+                text=screen.text,
+                state=states[conversation.public_id],
+                variant=variants.get(conversation.pk),
+            )
+            action = anger_action(sentiment=mood)
+            waiting = conversation.status == Conversation.Status.WAITING
+            if not outcome.handoff_reason and (
+                action == "handoff" or (action == "priority" and waiting)
+            ):
+                # Hand off now, or move a chat already in the queue up a level.
+                outcome.handoff_reason = "anger"
+        if screen.text != message.text:
+            # Banned words are not kept: the record holds the starred text.
+            Message.objects.filter(pk=message.pk).update(text=screen.text)
+        outcome.reply.text = output_screen(text=outcome.reply.text, conversation=conversation)
+    except Exception:  # one bad message must not cost the batch; the sweep retries
+        log.exception("reply generation failed for message %s", message.pk)
+        return None
+    policy_latency.observe(time.perf_counter() - began)
+    conversation.language = outcome.language
+    payload: dict[str, Any] = {}
+    if outcome.reply.suggestions:
+        payload["suggestions"] = outcome.reply.suggestions
+    if outcome.reply.cards:
+        payload["cards"] = outcome.reply.cards
+    return _Plan(message=message, outcome=outcome, payload=payload, sentiment=mood.label)
+
+
 def _replies_build(todo: list[Message]) -> dict[int, Message]:
     """Run the policy for each message (in order) and store the replies; returns the
     stored replies by the id of the message they answer."""
@@ -590,53 +659,11 @@ def _replies_build(todo: list[Message]) -> dict[int, Message]:
     variants = _variants(todo)
     plans: list[_Plan] = []
     policy_latency = metrics.stage_latency_seconds.labels(stage="policy")
-    for message in todo:
-        conversation = message.conversation
-        began = time.perf_counter()
-        try:
-            screen = input_screen(
-                text=message.text,
-                language=conversation.language,
-                conversation=conversation,
-                message=message,
-            )
-            mood = sentiment_score(text=screen.text, language=screen.language)
-            if screen.blocked:
-                outcome = policy.Outcome(
-                    reply=Reply(text=screen.refusal or ""),
-                    language=screen.language,
-                    intent=None,
-                    confidence=0.0,
-                )
-            else:
-                outcome = policy.respond(
-                    conversation=conversation,
-                    text=screen.text,
-                    state=states[conversation.public_id],
-                    variant=variants.get(conversation.pk),
-                )
-                action = anger_action(sentiment=mood)
-                waiting = conversation.status == Conversation.Status.WAITING
-                if not outcome.handoff_reason and (
-                    action == "handoff" or (action == "priority" and waiting)
-                ):
-                    # Hand off now, or move a chat already in the queue up a level.
-                    outcome.handoff_reason = "anger"
-            if screen.text != message.text:
-                # Banned words are not kept: the record holds the starred text.
-                Message.objects.filter(pk=message.pk).update(text=screen.text)
-            outcome.reply.text = output_screen(text=outcome.reply.text, conversation=conversation)
-        except Exception:  # one bad message must not cost the batch; the sweep retries
-            log.exception("reply generation failed for message %s", message.pk)
-            continue
-        policy_latency.observe(time.perf_counter() - began)
-        conversation.language = outcome.language
-        payload: dict[str, Any] = {}
-        if outcome.reply.suggestions:
-            payload["suggestions"] = outcome.reply.suggestions
-        if outcome.reply.cards:
-            payload["cards"] = outcome.reply.cards
-        plans.append(_Plan(message=message, outcome=outcome, payload=payload, sentiment=mood.label))
+    with predictions_ahead(get_understanding(), _questions(todo)):
+        for message in todo:
+            plan = _plan(message, states, variants, policy_latency)
+            if plan is not None:
+                plans.append(plan)
     # Wording: template or LLM per A/B arm, one shared deadline for the batch (issue 5).
     from conversations.llm.pipeline import arm_replies_note, outcomes_word
 

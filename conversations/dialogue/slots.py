@@ -229,9 +229,7 @@ def _product_in(text: str) -> tuple[str | None, str | None]:
             minimum = FUZZY_MIN_CJK
         if not windows:
             continue
-        found = process.extractOne(
-            needle.text, windows, scorer=fuzz.ratio, score_cutoff=minimum
-        )
+        found = process.extractOne(needle.text, windows, scorer=fuzz.ratio, score_cutoff=minimum)
         if found is not None and (best is None or found[1] > best[0]):
             best = (found[1], needle.sku, found[0])
     return (best[1], best[2]) if best else (None, None)

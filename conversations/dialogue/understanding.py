@@ -8,6 +8,9 @@ with the FastText model behind the same `classify` call.
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -395,7 +398,10 @@ class FastTextUnderstanding:
         self.classifier = classifier
 
     def classify(self, text: str, *, lang: str) -> IntentResult:
-        prediction = self.classifier.predict(text, k=3)
+        memo = getattr(_ahead, "memo", None)
+        prediction = memo[1].get(text) if memo is not None and memo[0] is self.classifier else None
+        if prediction is None:
+            prediction = self.classifier.predict(text, k=3)
         override = settings.CSBOT_HANDOFF_THRESHOLD
         threshold = self.classifier.threshold if override is None else override
         return IntentResult(
@@ -404,6 +410,29 @@ class FastTextUnderstanding:
             candidates=[(label, round(float(p), 3)) for label, p in prediction.candidates],
             threshold=threshold,
         )
+
+
+_ahead = threading.local()
+
+
+@contextmanager
+def predictions_ahead(understanding: Understanding, texts: Sequence[str]) -> Iterator[None]:
+    """Within this block (on this thread), a fastText understanding answers `classify`
+    for these texts from predictions made for all of them at once (`predict_many`: one
+    matrix product per member for the batch instead of one per text); any other text,
+    another model or the keyword router classify as usual. A reply batch wraps its
+    policy loop in this."""
+    if not isinstance(understanding, FastTextUnderstanding) or not texts:
+        yield
+        return
+    unique = list(dict.fromkeys(texts))
+    predictions = understanding.classifier.predict_many(unique, k=3)
+    previous = getattr(_ahead, "memo", None)
+    _ahead.memo = (understanding.classifier, dict(zip(unique, predictions, strict=True)))
+    try:
+        yield
+    finally:
+        _ahead.memo = previous
 
 
 _keywords: KeywordUnderstanding | None = None

@@ -10,9 +10,11 @@ from django.forms.models import model_to_dict
 
 from catalog.models import FaqEntry, Product, StorePolicy
 from conversations import services
+from conversations.dialogue.understanding import FastTextUnderstanding, predictions_ahead
 from conversations.identity import Shopper
 from conversations.models import Conversation, HotQuestion, Message, VerifiedOrder
 from handoff.models import HandoffRequest
+from intents.classifier import Prediction
 
 pytestmark = pytest.mark.usefixtures("demo_store")
 _ids = itertools.count()
@@ -355,3 +357,41 @@ def test_a_later_order_question_means_the_order_already_talked_about(conversatio
     reply = bot(ask(conversation, "我的快递到哪了"))
     assert reply.intent == "consult.logistics.order_status"
     assert "SF1234567890" in reply.text
+
+
+class _CountingModel:
+    """A stand-in for the intent classifier that records how it was asked."""
+
+    threshold = 0.4
+
+    def __init__(self) -> None:
+        self.single: list[str] = []
+        self.batched: list[list[str]] = []
+
+    def _prediction(self, text: str):
+        label = "consult.logistics.shipping_fee" if "运费" in text else "general.chat.greeting"
+        return Prediction(label=label, top_label=label, confidence=0.9, candidates=[(label, 0.9)])
+
+    def predict(self, text: str, k: int = 3):
+        self.single.append(text)
+        return self._prediction(text)
+
+    def predict_many(self, texts, k: int = 3):
+        self.batched.append(list(texts))
+        return [self._prediction(t) for t in texts]
+
+
+def test_predictions_ahead_classifies_a_batch_at_once_and_only_within_the_block():
+    model = _CountingModel()
+    understanding = FastTextUnderstanding(model)
+    alone = understanding.classify("运费怎么算", lang="zh")
+    with predictions_ahead(understanding, ["运费怎么算", "你好", "运费怎么算"]):
+        ahead = understanding.classify("运费怎么算", lang="zh")
+        other = understanding.classify("在吗", lang="zh")  # not predicted ahead
+        # Another model (an A/B arm's) never takes this model's predictions.
+        FastTextUnderstanding(_CountingModel()).classify("你好", lang="zh")
+    after = understanding.classify("你好", lang="zh")
+    assert ahead == alone
+    assert other.label == after.label == "general.chat.greeting"
+    assert model.batched == [["运费怎么算", "你好"]]
+    assert model.single == ["运费怎么算", "在吗", "你好"]
