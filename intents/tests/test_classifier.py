@@ -57,13 +57,12 @@ IntentClassifier.train(job["rows"], job["valid"], **job["params"]).save(sys.argv
 
 
 def train_fresh(tmp_path: Path, rows, valid=None, **params) -> IntentClassifier:
-    """Train in a new Python process and load the result. In the suite's own process,
-    after other tests had trained and loaded models, fastText sometimes learned
-    nonsense or reported NaN (cause not found yet). In a new process it still does on
-    these few dozen rows now and then (measured: 3-5 of 10 fresh trainings of the same
-    job, in the member that diverged and was retrained at a lower rate; such a model
-    gets about half of its own training rows wrong), so a training that ends in NaN or
-    does not fit its own rows is run again."""
+    """Train in a new Python process and load the result, as `train_intents` and
+    `make demo` do. Trainings used to go wrong now and then (fastText learned nonsense or
+    reported NaN, in this process and in new ones alike); the cause was uninitialised
+    memory in fastText's input matrix, fixed in `model.py` (see
+    `test_the_same_training_gives_the_same_model_every_time_in_one_process`). The retry
+    of a training that ends in NaN or does not fit its own rows stays as a guard."""
     job = tmp_path / "job.json"
     job.write_text(json.dumps({"rows": rows, "valid": valid, "params": params}), encoding="utf-8")
     out = tmp_path / "model"
