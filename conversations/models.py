@@ -90,6 +90,11 @@ class Message(models.Model):
 
     class Meta:
         ordering = ["conversation", "seq"]
+        indexes = [
+            # The dashboard's time windows, the unanswered sweep and retention read
+            # messages of one sender by time (bench/dashboard_queries.py).
+            models.Index(fields=["sender", "created_at"], name="message_sender_created"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["conversation", "seq"], name="message_unique_seq"),
             models.UniqueConstraint(
