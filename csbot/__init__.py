@@ -2,10 +2,12 @@
 
 import os
 
-# Autobahn's native helpers (pulled in by Daphne) are built with fast-math flags
-# that switch the process's floating point to flush-to-zero, which makes
-# fastText training diverge ("Encountered NaN"). The pure-Python helpers are
-# fine for a chat server's frame sizes.
+# Autobahn's native helpers (NVX, pulled in by Daphne) stay off. They were switched off
+# when fastText training diverged ("Encountered NaN"), blamed on fast-math flags; that
+# did not reproduce (loading them leaves denormals alone here), and the divergence was
+# uninitialised memory in fastText (see intents/classifier/model.py). They are kept off
+# because they buy nothing measurable at chat frame sizes (bench/ws_load.py A/B, 50
+# shoppers: 2,463 replies/s with them, 2,438 without) and cost a native dependency.
 os.environ.setdefault("AUTOBAHN_USE_NVX", "0")
 
 from csbot.celery import app as celery_app  # noqa: E402
