@@ -1,5 +1,8 @@
-"""Fixed-window rate limits in the cache (Redis when configured, so they hold
-across every web instance)."""
+"""Rate limits in the cache (Redis when configured, so they hold across every web
+instance), as a sliding window: the count is this window's events plus the previous
+window's, weighted by how much of the previous window the sliding one still covers.
+A plain fixed window lets a burst straddle its boundary (the limit just before it and
+again just after); the weighted count does not, and needs only two counters a key."""
 
 from __future__ import annotations
 
@@ -28,27 +31,39 @@ def rate_limits_hit(*, limits: Sequence[RateLimit]) -> list[bool]:
     """Count one event against each limit; True where that limit is exceeded. On Redis
     every counter is bumped in one pipelined round trip (a batch of messages)."""
     now = time.time()
-    keys = [f"rl:{rl.key}:{int(now // rl.window_s)}" for rl in limits]
+    windows = [int(now // rl.window_s) for rl in limits]
+    current = [f"rl:{rl.key}:{w}" for rl, w in zip(limits, windows, strict=True)]
+    previous = [f"rl:{rl.key}:{w - 1}" for rl, w in zip(limits, windows, strict=True)]
     client = _redis_client()
     if client is not None:
         pipe = client.pipeline(transaction=False)
-        for rl, key in zip(limits, keys, strict=True):
+        for rl, key, before in zip(limits, current, previous, strict=True):
             full = cache.make_and_validate_key(key)
-            pipe.set(full, 0, ex=rl.window_s + 1, nx=True)
+            # Kept for two windows: the next window still weighs this one.
+            pipe.set(full, 0, ex=2 * rl.window_s + 1, nx=True)
             pipe.incr(full)
-        counts = pipe.execute()[1::2]
+            pipe.get(cache.make_and_validate_key(before))
+        replies = pipe.execute()
+        counts = replies[1::3]
+        earlier = [int(v) if v is not None else 0 for v in replies[2::3]]
     else:
-        counts = [_count(key, rl.window_s) for rl, key in zip(limits, keys, strict=True)]
-    return [count > rl.limit for rl, count in zip(limits, counts, strict=True)]
+        counts = [_count(key, rl.window_s) for rl, key in zip(limits, current, strict=True)]
+        earlier = [int(cache.get(key) or 0) for key in previous]
+    hits = []
+    for rl, window, count, before in zip(limits, windows, counts, earlier, strict=True):
+        # The share of the previous window still inside the sliding one.
+        overlap = 1.0 - (now / rl.window_s - window)
+        hits.append(count + before * overlap > rl.limit)
+    return hits
 
 
 def _count(key: str, window_s: int) -> int:
-    if cache.add(key, 1, window_s + 1):
+    if cache.add(key, 1, 2 * window_s + 1):
         return 1
     try:
         return cache.incr(key)
     except ValueError:  # the window's key expired between add and incr
-        cache.set(key, 1, window_s + 1)
+        cache.set(key, 1, 2 * window_s + 1)
         return 1
 
 

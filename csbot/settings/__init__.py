@@ -307,7 +307,8 @@ CSBOT_HANDOFF_THRESHOLD = (
 )
 CSBOT_MAX_TEXT_CHARS = 2000
 CSBOT_MAX_FRAME_BYTES = 16 * 1024
-# Per-socket frame rate and per-visitor message rate (fixed windows in the cache).
+# Per-socket frame rate (exact, in the consumer) and per-visitor message rate (a sliding
+# window in the cache, conversations/ratelimit.py).
 CSBOT_WS_FRAMES_PER_10S = env_int("CSBOT_WS_FRAMES_PER_10S", 30)
 CSBOT_MESSAGES_PER_MINUTE = env_int("CSBOT_MESSAGES_PER_MINUTE", 40)
 CSBOT_IP_MESSAGES_PER_MINUTE = env_int("CSBOT_IP_MESSAGES_PER_MINUTE", 600)
