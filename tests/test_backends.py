@@ -106,8 +106,8 @@ def test_reply_is_generated_by_a_worker_through_the_broker(celery_worker_thread,
 
 @pytest.mark.skipif(
     not SERVICES_RUN,
-    reason="concurrent writers need a real server database (the SQLite test database is "
-    "in memory with shared-cache table locks)",
+    reason="concurrent writers meet row locks only on a server database (SQLite runs one "
+    "writer at a time); runs in the services run",
 )
 def test_concurrent_writers_get_unique_consecutive_seqs(transactional_db):
     """Several writers at once (threads here; separate processes meet the same row lock:

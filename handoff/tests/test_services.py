@@ -191,8 +191,8 @@ def test_capacity_limits_concurrent_chats(open_chat, agent1):
 
 @pytest.mark.skipif(
     not SERVICES_RUN,
-    reason="concurrent transactions need a real server database (the SQLite test "
-    "database is in memory with shared-cache table locks); runs in the services run",
+    reason="concurrent transactions meet row locks only on a server database (SQLite "
+    "runs one writer at a time); runs in the services run",
 )
 def test_take_race_exactly_one_of_many_agents_wins(transactional_db, open_chat, make_agent):
     conversation, handoff = queued(open_chat, "v_race")
