@@ -40,16 +40,18 @@ test: $(BIN)/.dev ## Run the whole suite (embedded, then on Redis + PostgreSQL w
 	@if $(BIN)/python tests/probe_services.py >/dev/null; then \
 	  echo "== services run: Redis + PostgreSQL =="; \
 	  CSBOT_TEST_RUN=services REDIS_URL=$(TEST_REDIS_URL) DATABASE_URL=$(TEST_DATABASE_URL) \
-	    $(BIN)/python -m pytest -q -m "not browser" -p no:cacheprovider; \
+	    $(BIN)/python -m pytest -q -m "not browser and not e2e" -p no:cacheprovider; \
 	elif [ "$$CSBOT_REQUIRE_SERVICES" = "1" ]; then \
 	  echo "CSBOT_REQUIRE_SERVICES=1 but Redis/PostgreSQL are not reachable" >&2; exit 1; \
 	else \
 	  echo "== Redis/PostgreSQL not reachable: services run not done (embedded run passed) =="; \
 	fi
 
-lint: $(BIN)/.dev ## ruff lint and format check
+lint: $(BIN)/.dev ## ruff, the layer contracts between the apps (import-linter) and the type checker (mypy)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy csbot catalog conversations intents handoff safety experiments ops vision privacy
 
 format: $(BIN)/.dev ## ruff fix and format
 	$(BIN)/ruff check --fix .

@@ -5,7 +5,7 @@
 
 Builds a throwaway SQLite database (migrated, so the index is there), fills it with
 `--pairs` shopper messages and their bot replies spread evenly over `--days` days, then
-times `ops.selectors.dashboard_compute` for the hour, day and week windows (median of
+times `ops.dashboard.dashboard_compute` for the hour, day and week windows (median of
 `--repeat` runs), and a 50-message batch insert as the chat path writes it; then drops
 the index and times the same again. Prints both and their ratio.
 """
@@ -116,7 +116,7 @@ def _fill(pairs: int, days: int) -> None:
 
 
 def _time_dashboard(repeat: int) -> dict[str, float]:
-    from ops.selectors import WINDOWS, dashboard_compute
+    from ops.dashboard import WINDOWS, dashboard_compute
 
     out = {}
     for window in WINDOWS:

@@ -29,9 +29,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from intents.classifier import IntentClassifier, choose_threshold, read_jsonl  # noqa: E402
-from intents.classifier.model import OOS, _fold, _token_options  # noqa: E402
+from intents.classifier import OOS, IntentClassifier, choose_threshold, read_jsonl  # noqa: E402
+from intents.classifier.params import token_options  # noqa: E402
 from intents.classifier.tokenize import tokenized  # noqa: E402
+from intents.classifier.training import crossfit_fold  # noqa: E402
 
 CACHE = Path(tempfile.gettempdir()) / "oos_dev"
 
@@ -58,7 +59,7 @@ def load_data(
 def hidden(clf: IntentClassifier, texts: list[str]) -> list[np.ndarray]:
     out = []
     for model, config in zip(clf.members, clf.member_configs, strict=True):
-        toks = [tokenized(t, **_token_options(config)) for t in texts]
+        toks = [tokenized(t, **token_options(config)) for t in texts]
         out.append(np.stack([model.get_sentence_vector(t) for t in toks]).astype(np.float32))
     return out
 
@@ -71,10 +72,10 @@ def train(name: str, root: Path, params: dict) -> None:
     rest = [r for r in valid if r not in known] + extra
     folds: tuple[list, list] = ([], [])
     for r in known:
-        folds[_fold(r["text"])].append(r)
+        folds[crossfit_fold(r["text"])].append(r)
     others: tuple[list, list] = ([], [])
     for r in rest:
-        others[_fold(r["text"])].append(r)
+        others[crossfit_fold(r["text"])].append(r)
     arrays: dict[str, np.ndarray] = {}
     for k in (0, 1):
         train_rows = rows + folds[k]
@@ -192,7 +193,7 @@ def report(name: str, root: Path, feature_sets: list[tuple[str, ...]], oos_class
     labels = sorted({r["label"] for r in rows})
     for k in (0, 1):
         fold = [r for r in valid if r["label"] in labels and r["label"] != OOS]
-        train_rows = rows + [r for r in fold if _fold(r["text"]) == k]
+        train_rows = rows + [r for r in fold if crossfit_fold(r["text"]) == k]
         vocab = {
             w
             for r in train_rows

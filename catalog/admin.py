@@ -17,19 +17,16 @@ from catalog.models import (
     Shipment,
     StorePolicy,
 )
-from catalog.selectors import catalog_facts_changed
-from catalog.services import order_status_set
-from conversations.dialogue.hotcache import hot_clear
+from catalog.services import order_status_set, shop_facts_changed
 
 
 def _facts_changed() -> None:
-    catalog_facts_changed()
-    hot_clear()
+    shop_facts_changed()
 
 
 class ClearsHotAnswers(admin.ModelAdmin):
-    """Edits to facts the bot quotes drop the hot-question cache, so the next
-    answer reflects the edit at once (not after the cache's 10 minutes)."""
+    """Edits to facts the bot quotes refresh everything derived from them in every
+    process (prices, the product index, the FAQ index, hot answers) within seconds."""
 
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)

@@ -1,4 +1,4 @@
-"""The demo store of DESIGN.md §4 (星河商城 Xinghe Mall), as plain data.
+"""The demo store of docs/protocol.md §11 (星河商城 Xinghe Mall), as plain data.
 
 Every fact here is one §4 states; only the wording is ours. `seed_demo` loads it
 through `catalog.services.demo_store_seed`, and the tests assert these values.
@@ -7,7 +7,7 @@ through `catalog.services.demo_store_seed`, and the tests assert these values.
 from datetime import date, datetime
 from decimal import Decimal
 
-DEMO_PASSWORD = "demo12345"  # noqa: S105 - documented demo-only password (DESIGN.md §4)
+DEMO_PASSWORD = "demo12345"  # noqa: S105 - documented demo-only password (docs/protocol.md §11)
 
 
 def _spec(key: str, zh: str, en: str) -> dict[str, str]:

@@ -1,6 +1,6 @@
 """The remote catalog backend: products and orders read from a shop's own GraphQL
 store (`CSBOT_CATALOG_BACKEND=remote`), in the shape of csbot's own `/graphql/`
-(DESIGN.md §2), so any store that speaks it, csbot included, can be plugged in.
+(docs/protocol.md §8), so any store that speaks it, csbot included, can be plugged in.
 
 Products come wholly from the remote store. Orders: the remote store is the record
 of an order's facts (status, total, parcel, items); csbot keeps only who owns which
@@ -132,5 +132,6 @@ def remote_order_overlay(order: Order) -> Order | None:
             order=order, product=product, quantity=int(item["quantity"]), unit_price=product.price
         )
         items.append(line)
-    order._prefetched_objects_cache = {"items": items}
+    # Django's private prefetch cache, which django-stubs does not declare on Model.
+    order._prefetched_objects_cache = {"items": items}  # type: ignore[attr-defined]
     return order

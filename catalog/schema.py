@@ -1,12 +1,10 @@
-"""The catalog's GraphQL queries (DESIGN.md §2): products for anyone, orders only
-for their owner.
+"""The catalog's GraphQL types and product queries (docs/protocol.md §8). The `order`
+query, which needs the viewer's verified orders, is in `conversations.schema`.
 
 Types: `price` and `total` are `Decimal` (exact money, sent as a string such as
 "2999.00"); `restockDate` is an ISO date; `specs` is plain JSON, a list of
 `{"key", "zh", "en"}` objects, so it can be selected without sub-fields.
 `name`/`description` are Chinese, `nameEn`/`descriptionEn` English.
-`order` answers null both for an order that does not exist and for one the
-caller may not see, so the answer reveals nothing about other people's orders.
 """
 
 import graphene
@@ -15,7 +13,6 @@ from graphql import GraphQLError
 
 from catalog import selectors
 from catalog.models import Order, Product, Shipment
-from conversations.identity import visitor_id_from_session
 
 PRODUCTS_MAX = 100
 
@@ -98,7 +95,6 @@ class Query(graphene.ObjectType):
             description=f"At most this many (0–{PRODUCTS_MAX}, default all up to {PRODUCTS_MAX})"
         ),
     )
-    order = graphene.Field(OrderType, order_no=graphene.String(required=True))
 
     @staticmethod
     def resolve_product(root, info, sku: str) -> Product | None:
@@ -110,15 +106,3 @@ class Query(graphene.ObjectType):
             raise GraphQLError("first must be 0 or more.")
         first = PRODUCTS_MAX if first is None else min(first, PRODUCTS_MAX)
         return selectors.product_list(search=(search or "").strip() or None, first=first)
-
-    @staticmethod
-    def resolve_order(root, info, order_no: str) -> Order | None:
-        request = info.context
-        session = getattr(request, "session", None)
-        return selectors.order_for_viewer(
-            order_no=order_no,
-            user=getattr(request, "user", None),
-            visitor_id=visitor_id_from_session(session, create=False)
-            if session is not None
-            else None,
-        )

@@ -6,7 +6,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, Group, Permission
+from django.contrib.auth.models import Group, Permission, User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -21,9 +21,18 @@ from catalog.models import (
     Shipment,
     StorePolicy,
 )
+from csbot.cache import SHOP_FACTS, generation_bump_on_commit
+from csbot.hooks import Event, emit_on_commit
 
-# The demo orders' numbers carry Shanghai dates (DESIGN.md §4), whatever TIME_ZONE says.
+# The demo orders' numbers carry Shanghai dates (docs/protocol.md §11), whatever TIME_ZONE says.
 SHOP_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def shop_facts_changed() -> None:
+    """Call after writing products, policies or FAQ entries: once the write commits,
+    every process drops what it derived from them (prices, the product index for slots,
+    the FAQ index, hot answers) within a couple of seconds (`csbot.cache`)."""
+    generation_bump_on_commit(SHOP_FACTS)
 
 
 def order_status_set(
@@ -41,8 +50,8 @@ def order_status_set(
     history already ends with it (so repeating a change records nothing twice).
     Setting `delivered` also stamps `delivered_at`, which the return and
     price-protection windows count from. `shipment` = (carrier, tracking number)
-    records the parcel. With `push`, the owner's open chats hear of the change
-    (an `order_update` frame and a bot follow-up) once it commits.
+    records the parcel. With `push`, `Event.ORDER_STATUS_CHANGED` is emitted once it
+    commits (the chat tells the owner's open conversations).
     """
     if status not in Order.Status.values:
         raise ValidationError(f"Unknown order status {status!r}.", code="invalid_status")
@@ -67,9 +76,7 @@ def order_status_set(
         locked.save(update_fields=fields)
         event = OrderStatusEvent.objects.create(order=locked, status=status, at=at, note=note[:200])
         if push:
-            from ops.services import order_update_push
-
-            order_update_push(order=locked)
+            emit_on_commit(Event.ORDER_STATUS_CHANGED, order_id=locked.pk)
     order.status = locked.status
     order.delivered_at = locked.delivered_at
     return event
@@ -118,11 +125,10 @@ def _demo_faqs_seed() -> int:
 
 def _demo_user_seed(
     *, username: str, with_password: bool, is_staff: bool = False, is_superuser: bool = False
-) -> AbstractBaseUser:
+) -> User:
     """With demo accounts on, (re)set the documented password and flags; otherwise
     make sure the owner exists, with an unusable password, and leave it alone."""
-    User = get_user_model()
-    user, created = User.objects.get_or_create(username=username)
+    user, created = get_user_model().objects.get_or_create(username=username)
     if with_password:
         user.set_password(demo_data.DEMO_PASSWORD)
         user.is_active = True
@@ -180,7 +186,7 @@ def _demo_groups_seed() -> dict[str, Group]:
     return groups
 
 
-def _demo_accounts_seed(*, with_accounts: bool) -> dict[str, AbstractBaseUser]:
+def _demo_accounts_seed(*, with_accounts: bool) -> dict[str, User]:
     users = {
         username: _demo_user_seed(username=username, with_password=with_accounts)
         for username in demo_data.SHOPPERS
@@ -201,7 +207,7 @@ def _demo_accounts_seed(*, with_accounts: bool) -> dict[str, AbstractBaseUser]:
     return users
 
 
-def _demo_order_seed(*, row: dict, owner: AbstractBaseUser, products: dict[str, Product]) -> Order:
+def _demo_order_seed(*, row: dict, owner: User, products: dict[str, Product]) -> Order:
     """Put one demo order back exactly as §4 describes it: fields, items, shipment
     and status history (rows added since, e.g. in the admin, are removed)."""
     lines = [(products[sku], quantity) for sku, quantity in row["items"]]
@@ -249,7 +255,7 @@ def _demo_order_seed(*, row: dict, owner: AbstractBaseUser, products: dict[str, 
 
 
 def demo_store_seed(*, with_accounts: bool) -> DemoSeedResult:
-    """Load the demo store of DESIGN.md §4, idempotently (keyed by sku, policy key,
+    """Load the demo store of docs/protocol.md §11, idempotently (keyed by sku, policy key,
     order number and username). Demo accounts with the documented password are
     made only when `with_accounts`; otherwise the order owners get unusable
     passwords so the orders still have owners but nobody can log in as them."""
@@ -260,6 +266,7 @@ def demo_store_seed(*, with_accounts: bool) -> DemoSeedResult:
         users = _demo_accounts_seed(with_accounts=with_accounts)
         for row in demo_data.ORDERS:
             _demo_order_seed(row=row, owner=users[row["user"]], products=products)
+        shop_facts_changed()  # a running server sees the seeded catalog once this commits
     return DemoSeedResult(
         products=len(products),
         policies=policies,

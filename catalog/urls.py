@@ -1,4 +1,4 @@
-"""Storefront pages (DESIGN.md §2: `/` is the storefront with the chat widget)."""
+"""Storefront pages (docs/protocol.md §2: `/` is the storefront with the chat widget)."""
 
 from django.urls import path
 
@@ -9,6 +9,5 @@ app_name = "catalog"
 urlpatterns = [
     path("", views.product_list, name="product_list"),
     path("products/<str:sku>/", views.product_detail, name="product_detail"),
-    path("privacy/", views.privacy, name="privacy"),
     path("lang/<str:lang>/", views.language_switch, name="language_switch"),
 ]

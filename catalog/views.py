@@ -15,6 +15,7 @@ from collections.abc import Callable
 from functools import wraps
 
 from django.conf import settings
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import translation
@@ -23,7 +24,7 @@ from django.views.decorators.http import require_safe
 
 from catalog import selectors
 from catalog.models import Product
-from conversations.identity import visitor_id_from_session
+from csbot.identity import visitor_id_from_session
 
 LANG_PARAM = "lang"
 # Storefront language ("zh" / "en") -> Django language code, and back.
@@ -127,7 +128,7 @@ def shop_facts() -> dict[str, object]:
     }
 
 
-def _base_context(request: HttpRequest, **extra) -> dict:
+def base_context(request: HttpRequest, **extra) -> dict:
     lang = storefront_lang(request)
     # Where the language toggle returns to: this page without its `?lang=`.
     params = request.GET.copy()
@@ -177,13 +178,16 @@ def product_list(request: HttpRequest) -> HttpResponse:
     category = request.GET.get("category", "")
     products = selectors.product_list(search=query or None)
     if category in Product.Category.values:
-        products = products.filter(category=category)
+        if isinstance(products, QuerySet):
+            products = products.filter(category=category)
+        else:  # the remote store's list (its products carry no category)
+            products = [p for p in products if p.category == category]
     else:
         category = ""
     categories = [
         {"value": value, "label": _category_label(value, lang)} for value in Product.Category.values
     ]
-    context = _base_context(
+    context = base_context(
         request,
         products=[_card(p, lang) for p in products],
         query=query,
@@ -202,7 +206,7 @@ def product_detail(request: HttpRequest, sku: str) -> HttpResponse:
     if product is None:
         raise Http404("No such product")
     lang = storefront_lang(request)
-    context = _base_context(
+    context = base_context(
         request,
         product=product,
         card=_card(product, lang),
@@ -213,23 +217,6 @@ def product_detail(request: HttpRequest, sku: str) -> HttpResponse:
         is_electronics=product.category in ELECTRONICS,
     )
     return render(request, "catalog/product_detail.html", context)
-
-
-@require_safe
-@storefront_page
-def privacy(request: HttpRequest) -> HttpResponse:
-    """The privacy notice the chat shows, and what the shop keeps about a visitor."""
-    from safety.selectors import privacy_notice_get
-
-    lang = storefront_lang(request)
-    notice = privacy_notice_get(lang=lang)
-    context = _base_context(
-        request,
-        notice=notice.text,
-        notice_title=notice.title,
-        notice_updated=notice.updated_at,
-    )
-    return render(request, "catalog/privacy.html", context)
 
 
 def _category_label(value: str, lang: str) -> str:

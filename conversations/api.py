@@ -19,12 +19,13 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from conversations import selectors, services
-from conversations.dialogue.text import language_preferred
-from conversations.events import ChatError, ErrorCode, clean_text, message_frame
-from conversations.identity import shopper_from, visitor_id_from_session
+from conversations.events import message_frame, message_payload, parse_chat_request
 from conversations.models import Conversation, Message
-from conversations.ratelimit import rate_limit_hit
-from csbot import metrics
+from csbot import frames, metrics
+from csbot.errors import ChatError, ErrorCode
+from csbot.identity import shopper_from, visitor_id_from_session
+from csbot.ratelimit import rate_limit_hit
+from csbot.text import language_preferred
 
 STATUS_FOR = {
     ErrorCode.FRAME_TOO_LARGE: 413,
@@ -35,7 +36,6 @@ STATUS_FOR = {
     ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
     ErrorCode.METHOD_NOT_ALLOWED: 405,
 }
-ALLOWED_KEYS = {"text", "conversation_id", "client_msg_id"}
 
 
 def error_response(exc: ChatError, lang: str) -> JsonResponse:
@@ -59,28 +59,12 @@ def _parse(request: HttpRequest) -> dict[str, Any]:
         data = json.loads(request.body)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise ChatError(ErrorCode.BAD_JSON) from exc
-    if not isinstance(data, dict):
-        raise ChatError(ErrorCode.INVALID_FRAME, "expected a JSON object")
-    unknown = set(data) - ALLOWED_KEYS
-    if unknown:
-        raise ChatError(ErrorCode.INVALID_FRAME, "unknown fields: " + ", ".join(sorted(unknown)))
-    text = data.get("text")
-    conversation_id = data.get("conversation_id")
-    client_msg_id = data.get("client_msg_id")
-    if not isinstance(text, str):
-        raise ChatError(ErrorCode.INVALID_FRAME, "text")
-    if conversation_id is not None and (
-        not isinstance(conversation_id, str) or not 0 < len(conversation_id) <= 40
-    ):
-        raise ChatError(ErrorCode.INVALID_FRAME, "conversation_id")
-    if client_msg_id is not None and (
-        not isinstance(client_msg_id, str) or not 0 < len(client_msg_id) <= 64
-    ):
-        raise ChatError(ErrorCode.INVALID_FRAME, "client_msg_id")
+    body = parse_chat_request(data)
     return {
-        "text": clean_text(text),
-        "conversation_id": conversation_id,
-        "client_msg_id": client_msg_id or f"api-{uuid.uuid4()}",
+        "text": body.text,
+        "conversation_id": body.conversation_id,
+        "client_msg_id": body.client_msg_id or f"api-{uuid.uuid4()}",
+        "payload": message_payload(body.context),
     }
 
 
@@ -105,7 +89,10 @@ def _receive(request: HttpRequest, data: dict[str, Any], lang: str) -> tuple[Con
             shopper=shopper, channel=Conversation.Channel.API, language=lang
         )
     message, _created = services.message_receive(
-        conversation=conversation, text=data["text"], client_msg_id=data["client_msg_id"]
+        conversation=conversation,
+        text=data["text"],
+        client_msg_id=data["client_msg_id"],
+        payload=data["payload"],
     )
     return conversation, message
 
@@ -136,12 +123,14 @@ async def chat(request: HttpRequest) -> JsonResponse:
     deadline = loop.time() + settings.CSBOT_HTTP_REPLY_WAIT_S
     pause = 0.01
     while True:
-        frames, done = await sync_to_async(_replies)(message, conversation.pk)
+        replies, done = await sync_to_async(_replies)(message, conversation.pk)
         if done or loop.time() >= deadline:
             break
         await asyncio.sleep(pause)
         pause = min(pause * 2, 0.2)
+    for frame in replies:
+        frames.sent(frame, "shopper")
     return JsonResponse(
-        {"conversation_id": conversation.public_id, "seq": message.seq, "replies": frames},
+        {"conversation_id": conversation.public_id, "seq": message.seq, "replies": replies},
         json_dumps_params={"ensure_ascii": False},
     )

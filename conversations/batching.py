@@ -23,13 +23,15 @@ import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import close_old_connections
 
 from conversations import services
-from conversations.events import ChatError, ErrorCode, broadcasts_via
 from conversations.models import Conversation, Message
-from conversations.ratelimit import RateLimit, rate_limits_hit
+from csbot.broadcast import broadcasts_via
+from csbot.errors import ChatError, ErrorCode
+from csbot.ratelimit import RateLimit, rate_limits_hit
 
 log = logging.getLogger(__name__)
 
@@ -92,9 +94,12 @@ class MessageBatcher:
         text: str,
         client_msg_id: str,
         limits: tuple[RateLimit, ...] = (),
+        payload: dict[str, Any] | None = None,
     ) -> Message:
         future: asyncio.Future[Message] = self.loop.create_future()
-        item = services.Incoming(conversation=conversation, text=text, client_msg_id=client_msg_id)
+        item = services.Incoming(
+            conversation=conversation, text=text, client_msg_id=client_msg_id, payload=payload
+        )
         self.pending.append(_Pending(item=item, limits=limits, future=future))
         if self.task is None:
             self.task = self.loop.create_task(self._run())
@@ -170,7 +175,7 @@ def _heap_freeze_once() -> None:
     Django are loaded by then), move every live object out of the collector's sight.
     Otherwise each full collection walks that whole heap, a 50-100 ms stop of every
     socket in this process, which was the whole p99 tail under load. Objects made later
-    are collected as usual. Once per process; the lead may move this to server startup."""
+    are collected as usual. Once per process."""
     global _heap_frozen
     if not _heap_frozen:
         _heap_frozen = True
@@ -193,6 +198,7 @@ def _resolve(batch: list[_Pending], results: list[services.Received]) -> None:
         if result.error is not None:
             pending.future.set_exception(result.error)
         else:
+            assert result.message is not None  # stored unless refused
             pending.future.set_result(result.message)
 
 
@@ -208,6 +214,7 @@ async def message_submit(
     text: str,
     client_msg_id: str,
     limits: tuple[RateLimit, ...] = (),
+    payload: dict[str, Any] | None = None,
 ) -> Message:
     """Store one shopper message through this event loop's batcher and return it once
     its batch has committed (a resend returns the stored message). Raises ChatError
@@ -217,5 +224,9 @@ async def message_submit(
     if batcher is None:
         batcher = _batchers[loop] = MessageBatcher(loop)
     return await batcher.submit(
-        conversation=conversation, text=text, client_msg_id=client_msg_id, limits=limits
+        conversation=conversation,
+        text=text,
+        client_msg_id=client_msg_id,
+        limits=limits,
+        payload=payload,
     )

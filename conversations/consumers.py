@@ -24,25 +24,24 @@ from django.conf import settings
 
 from conversations import selectors, services
 from conversations.batching import batches_settle, message_submit
-from conversations.dialogue.text import language_preferred
 from conversations.events import (
-    ChatError,
     CsatFrame,
-    ErrorCode,
     FeedbackFrame,
     HandoffRequestFrame,
     MessageFrame,
     ResumeFrame,
     ack_frame,
+    conversation_frame,
     message_frame,
+    message_payload,
     parse_client_frame,
 )
-from conversations.identity import Shopper, shopper_from, visitor_id_from_session
 from conversations.models import Conversation
-from conversations.ratelimit import RateLimit
-from csbot import metrics
-from handoff.selectors import waiting_frame
-from handoff.services import handoff_open
+from csbot import frames, metrics
+from csbot.errors import ChatError, ErrorCode
+from csbot.identity import Shopper, shopper_from, visitor_id_from_session
+from csbot.ratelimit import RateLimit
+from csbot.text import language_preferred
 
 log = logging.getLogger(__name__)
 
@@ -77,14 +76,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         metrics.connected_sockets.labels(kind="shopper").inc()
         await self._watch(conversation)
         notice = await database_sync_to_async(selectors.privacy_notice)(lang=conversation.language)
-        await self._send(
-            {
-                "type": "conversation",
-                "conversation_id": conversation.public_id,
-                "language": conversation.language,
-                "privacy_notice": notice,
-            }
-        )
+        await self._send(conversation_frame(conversation, privacy_notice=notice))
 
     def _identify(self) -> Shopper:
         session = self.scope["session"]
@@ -148,9 +140,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         elif isinstance(frame, ResumeFrame):
             await self._resume(frame)
         elif isinstance(frame, HandoffRequestFrame):
-            await database_sync_to_async(handoff_open)(
-                conversation=self.conversation, reason="requested"
-            )
+            await database_sync_to_async(services.handoff_request)(conversation=self.conversation)
         elif isinstance(frame, FeedbackFrame):
             await database_sync_to_async(services.message_feedback)(
                 conversation=self.conversation, seq=frame.seq, helpful=frame.helpful
@@ -167,6 +157,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             conversation=self.conversation,
             text=frame.text,
             client_msg_id=frame.client_msg_id,
+            payload=message_payload(frame.context),
             limits=(
                 RateLimit(
                     key=f"visitor:{self.shopper.visitor_id}",
@@ -192,21 +183,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
             notice = await database_sync_to_async(selectors.privacy_notice)(
                 lang=conversation.language
             )
-            await self._send(
-                {
-                    "type": "conversation",
-                    "conversation_id": conversation.public_id,
-                    "language": conversation.language,
-                    "privacy_notice": notice,
-                }
-            )
+            await self._send(conversation_frame(conversation, privacy_notice=notice))
         frames = await database_sync_to_async(_frames_after)(self.conversation, frame.after_seq)
         for item in frames:
             await self._send(item)
-        # Waiting for an agent: the place and wait as they are now (the stored notes
-        # above give them as they were).
-        live = await database_sync_to_async(waiting_frame)(conversation=self.conversation)
-        if live is not None:
+        # Frames about the conversation as it is now (its place in the queue, say).
+        for live in await database_sync_to_async(selectors.live_frames)(
+            conversation=self.conversation
+        ):
             await self._send(live)
 
     # --- outgoing ---------------------------------------------------------
@@ -216,6 +200,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self._send(event["frame"])
 
     async def _send(self, frame: dict[str, Any]) -> None:
+        frames.sent(frame, "shopper")
         await self.send(text_data=json.dumps(frame, ensure_ascii=False))
 
 

@@ -15,16 +15,26 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from celery.signals import worker_ready
 from django.conf import settings
 from django.core.cache import cache
 
 from conversations import services
 from conversations.llm import llm_disabled
+from conversations.llm.registry import backends_warm, llm_describe
 from csbot import metrics
 
 log = logging.getLogger(__name__)
 
 _DELIVERIES_TTL_S = 60 * 60
+
+
+@worker_ready.connect
+def _worker_ready(**_kwargs: object) -> None:
+    """Say at start-up which wording backend this worker uses, and get it ready (client,
+    local model) before the first reply needs it."""
+    log.info("worker mode: %s", llm_describe(settings))
+    backends_warm()
 
 
 def _delivery_count(message_id: int) -> int:

@@ -32,7 +32,7 @@ sweep_requeued_total = Counter(
     "csbot_sweep_requeued_total", "Shopper messages the sweep re-queued for a reply."
 )
 
-# --- Inference: LLM wording, batching, reply tasks (issue 5) -----------------
+# --- Inference: LLM wording, batching, reply tasks -----------------------
 llm_requests_total = Counter(
     "csbot_llm_requests_total",
     "Answers put to the wording stage, by backend and result (model, cached, or fallback).",

@@ -3,9 +3,10 @@
 import graphene
 
 from catalog.schema import Query as CatalogQuery
+from conversations.schema import Query as OrderQuery
 
 
-class Query(CatalogQuery, graphene.ObjectType):
+class Query(CatalogQuery, OrderQuery, graphene.ObjectType):
     pass
 
 

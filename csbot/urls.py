@@ -18,7 +18,7 @@ urlpatterns = [
     path("", include("conversations.urls")),
     path("", include("catalog.urls")),
     path("", include("handoff.urls")),
-    path("", include("safety.urls")),
+    path("", include("privacy.urls")),
     path("", include("ops.urls")),
     path("", include("vision.urls")),
 ]

@@ -9,9 +9,10 @@ from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.utils.html import format_html_join
 
+from csbot.cache import SHOP_FACTS, generation_bump_on_commit
 from experiments import services
 from experiments.models import Arm, Experiment
-from experiments.selectors import arm_metrics, experiments_reset
+from experiments.selectors import arm_metrics
 
 
 class ArmFormSet(BaseInlineFormSet):
@@ -88,7 +89,15 @@ class ExperimentAdmin(admin.ModelAdmin):
 
     def save_related(self, request, form, formsets, change) -> None:
         super().save_related(request, form, formsets, change)
-        experiments_reset()
+        generation_bump_on_commit(SHOP_FACTS)  # arms and shares: every process follows
+
+    def delete_model(self, request, obj) -> None:
+        super().delete_model(request, obj)
+        generation_bump_on_commit(SHOP_FACTS)
+
+    def delete_queryset(self, request, queryset) -> None:
+        super().delete_queryset(request, queryset)
+        generation_bump_on_commit(SHOP_FACTS)
 
     @admin.action(description="Activate (deactivates any other)")
     def activate(self, request: HttpRequest, queryset: QuerySet[Experiment]) -> None:

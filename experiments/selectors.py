@@ -1,21 +1,16 @@
-"""Reads for experiments: the shopper's arm (cached per process for a few seconds)
-and per-arm metrics for the dashboard."""
+"""Reads for experiments: the shopper's arm (the active experiment is kept per process
+and follows the shop facts) and per-arm metrics for the dashboard."""
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.conf import settings
-from django.db.models import Avg, Count, Q
+from django.db.models import Count, Q
 
+from csbot.cache import Derived
 from experiments.assignment import arm_pick
 from experiments.models import Arm, ArmReply, Experiment
-
-_lock = threading.Lock()
-_active: tuple[float, Experiment | None, list[Arm]] | None = None
 
 
 def shopper_key(*, user_id: int | None, visitor_id: str) -> str:
@@ -23,27 +18,24 @@ def shopper_key(*, user_id: int | None, visitor_id: str) -> str:
     return f"user:{user_id}" if user_id is not None else f"visitor:{visitor_id}"
 
 
-def experiment_active() -> tuple[Experiment | None, list[Arm]]:
-    """The active experiment and its arms, read at most every CSBOT_EXPERIMENTS_CACHE_S."""
-    global _active
-    now = time.monotonic()
-    with _lock:
-        if _active is not None and now - _active[0] < settings.CSBOT_EXPERIMENTS_CACHE_S:
-            return _active[1], _active[2]
+def _active_build() -> tuple[Experiment | None, list[Arm]]:
     experiment = Experiment.objects.filter(is_active=True).first()
-    arms = list(experiment.arms.select_related("intent_model_version")) if experiment else []
+    if experiment is None:
+        return None, []
+    arms = list(experiment.arms.select_related("intent_model_version"))
     for arm in arms:
         arm.experiment = experiment
-    with _lock:
-        _active = (now, experiment, arms)
     return experiment, arms
 
 
-def experiments_reset() -> None:
-    """Forget the cached active experiment (after an admin change; tests)."""
-    global _active
-    with _lock:
-        _active = None
+# Activation, deactivation and admin saves bump the shop facts once they commit.
+_active: Derived[tuple[Experiment | None, list[Arm]]] = Derived("experiments.active", _active_build)
+
+
+def experiment_active() -> tuple[Experiment | None, list[Arm]]:
+    """The active experiment and its arms, as this process last read them: a change
+    reaches every process within a second or two (`csbot.cache.SHOP_FACTS`)."""
+    return _active.get()
 
 
 def arm_for(*, shopper_key: str) -> Arm | None:
@@ -85,9 +77,8 @@ def _percentile(values: list[int], q: float) -> int | None:
 
 def arm_metrics(*, experiment: Experiment, since: datetime | None = None) -> list[ArmMetrics]:
     """Per arm: replies, resolution and handoff rates, latency p50/p99, CSAT of the
-    conversations the arm answered, and the share of negative feedback."""
-    from conversations.models import Csat
-
+    conversations the arm answered, and the share of negative feedback. CSAT is read
+    through the replies' conversations (one score a conversation, however many replies)."""
     result: list[ArmMetrics] = []
     for arm in experiment.arms.all():
         rows = ArmReply.objects.filter(arm=arm)
@@ -101,9 +92,11 @@ def arm_metrics(*, experiment: Experiment, since: datetime | None = None) -> lis
             negative=Count("pk", filter=Q(message__helpful=False)),
         )
         latencies = list(rows.values_list("latency_ms", flat=True))
-        csat = Csat.objects.filter(
-            conversation_id__in=rows.values("conversation_id").distinct()
-        ).aggregate(avg=Avg("score"), n=Count("pk"))
+        scores = dict(
+            rows.filter(conversation__csat__isnull=False).values_list(
+                "conversation_id", "conversation__csat__score"
+            )
+        )
         n = totals["replies"]
         result.append(
             ArmMetrics(
@@ -114,8 +107,8 @@ def arm_metrics(*, experiment: Experiment, since: datetime | None = None) -> lis
                 handoff_rate=totals["handoff"] / n if n else None,
                 latency_p50_ms=_percentile(latencies, 0.5),
                 latency_p99_ms=_percentile(latencies, 0.99),
-                csat_avg=float(csat["avg"]) if csat["avg"] is not None else None,
-                csat_count=csat["n"],
+                csat_avg=sum(scores.values()) / len(scores) if scores else None,
+                csat_count=len(scores),
                 feedback_count=totals["feedback"],
                 negative_feedback_rate=(
                     totals["negative"] / totals["feedback"] if totals["feedback"] else None

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from csbot.cache import SHOP_FACTS, generation_bump_on_commit
 from experiments.models import Arm, ArmReply, Experiment
-from experiments.selectors import experiments_reset
 
 
 def experiment_activate(*, experiment: Experiment) -> Experiment:
@@ -26,14 +26,14 @@ def experiment_activate(*, experiment: Experiment) -> Experiment:
         Experiment.objects.filter(is_active=True).exclude(pk=experiment.pk).update(is_active=False)
         experiment.is_active = True
         experiment.save(update_fields=["is_active", "updated_at"])
-    transaction.on_commit(experiments_reset)
+    generation_bump_on_commit(SHOP_FACTS)  # every process reads the change within seconds
     return experiment
 
 
 def experiment_deactivate(*, experiment: Experiment) -> Experiment:
     experiment.is_active = False
     experiment.save(update_fields=["is_active", "updated_at"])
-    transaction.on_commit(experiments_reset)
+    generation_bump_on_commit(SHOP_FACTS)
     return experiment
 
 

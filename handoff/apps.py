@@ -1,5 +1,6 @@
 from django.apps import AppConfig
-from django.core.exceptions import ImproperlyConfigured
+
+from csbot.hooks import Event, subscribe
 
 
 class HandoffConfig(AppConfig):
@@ -7,10 +8,7 @@ class HandoffConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # A malformed CSBOT_AGENT_HOURS stops every process at start-up, not a reply later.
-        from handoff.selectors import agent_hours
-
-        try:
-            agent_hours()
-        except ValueError as exc:
-            raise ImproperlyConfigured(str(exc)) from exc
+        # The bot's and the shopper's requests for a person, and what only the queue knows.
+        subscribe(Event.HANDOFF_WANTED, "handoff.services.handoff_wanted")
+        subscribe(Event.REPLIES_ROUTE, "handoff.services.after_hours_route")
+        subscribe(Event.RESUME_FRAMES, "handoff.selectors.resume_frames")

@@ -19,9 +19,9 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from conversations.dialogue.text import language_preferred
-from conversations.events import ChatError, ErrorCode
-from csbot import metrics
+from csbot import frames, metrics
+from csbot.errors import ChatError, ErrorCode
+from csbot.text import language_preferred
 from handoff import selectors, services
 from handoff.events import (
     AgentMessageFrame,
@@ -29,8 +29,12 @@ from handoff.events import (
     ReleaseFrame,
     TakeFrame,
     TypingFrame,
+    agent_ack_frame,
+    agent_error_frame,
     agent_view,
+    chat_frame,
     parse_agent_frame,
+    queue_frame,
 )
 
 log = logging.getLogger(__name__)
@@ -63,7 +67,7 @@ class AgentConsumer(AsyncWebsocketConsumer):
         self.joined = [services.AGENTS_GROUP, services.agent_group(self.user.pk)]
         for group in self.joined:
             await self.channel_layer.group_add(group, self.channel_name)
-        await self._send({"type": "queue", "items": await database_sync_to_async(_queue)()})
+        await self._send(queue_frame(await database_sync_to_async(_queue)()))
         held = await database_sync_to_async(_held_ids)(self.user)
         for conversation_id in held:
             await self._watch(conversation_id)
@@ -87,7 +91,7 @@ class AgentConsumer(AsyncWebsocketConsumer):
         if packet is None:  # released or closed meanwhile
             await self._unwatch(conversation_id)
             return
-        await self._send({"type": "chat", **packet})
+        await self._send(chat_frame(packet))
 
     async def _unwatch(self, conversation_id: str) -> None:
         if conversation_id in self.watching:
@@ -106,10 +110,8 @@ class AgentConsumer(AsyncWebsocketConsumer):
             await self._dispatch(frame)
         except ChatError as exc:
             metrics.frame_errors_total.labels(code=exc.code.value).inc()
-            error = exc.frame(self.lang)
-            if frame is not None:
-                error["conversation_id"] = frame.conversation_id
-            await self._send(error)
+            conversation_id = frame.conversation_id if frame is not None else None
+            await self._send(agent_error_frame(exc, self.lang, conversation_id))
 
     def _frame_rate_check(self) -> None:
         now = time.monotonic()
@@ -121,16 +123,11 @@ class AgentConsumer(AsyncWebsocketConsumer):
 
     async def _dispatch(self, frame: Any) -> None:
         conversation_id = frame.conversation_id
-        ack: dict[str, Any] = {
-            "type": "ack",
-            "action": frame.type,
-            "conversation_id": conversation_id,
-        }
         if isinstance(frame, TakeFrame):
             await database_sync_to_async(services.handoff_take)(
                 conversation_id=conversation_id, agent=self.user
             )
-            await self._send(ack)
+            await self._send(agent_ack_frame(action=frame.type, conversation_id=conversation_id))
             await self._watch(conversation_id)  # the `watch` broadcast may come later
         elif isinstance(frame, AgentMessageFrame):
             client_msg_id = frame.client_msg_id or f"srv-{time.time_ns()}"
@@ -140,17 +137,24 @@ class AgentConsumer(AsyncWebsocketConsumer):
                 text=frame.text,
                 client_msg_id=client_msg_id,
             )
-            await self._send({**ack, "client_msg_id": client_msg_id, "seq": message.seq})
+            await self._send(
+                agent_ack_frame(
+                    action=frame.type,
+                    conversation_id=conversation_id,
+                    client_msg_id=client_msg_id,
+                    seq=message.seq,
+                )
+            )
         elif isinstance(frame, ReleaseFrame):
             await database_sync_to_async(services.handoff_release)(
                 conversation_id=conversation_id, agent=self.user
             )
-            await self._send(ack)
+            await self._send(agent_ack_frame(action=frame.type, conversation_id=conversation_id))
         elif isinstance(frame, CloseFrame):
             await database_sync_to_async(services.handoff_close)(
                 conversation_id=conversation_id, agent=self.user, note=frame.note
             )
-            await self._send(ack)
+            await self._send(agent_ack_frame(action=frame.type, conversation_id=conversation_id))
         elif isinstance(frame, TypingFrame):
             await database_sync_to_async(services.agent_typing)(
                 conversation_id=conversation_id, agent=self.user
@@ -179,6 +183,7 @@ class AgentConsumer(AsyncWebsocketConsumer):
                 await self._unwatch(conversation_id)
 
     async def _send(self, frame: dict[str, Any]) -> None:
+        frames.sent(frame, "agent")
         await self.send(text_data=json.dumps(frame, ensure_ascii=False))
 
 

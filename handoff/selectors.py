@@ -4,61 +4,29 @@ names and capacity, and the context packet an agent sees when taking a chat."""
 from __future__ import annotations
 
 import math
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from catalog.selectors import product_get
 from conversations.dialogue.answers import order_card, product_card
 from conversations.dialogue.state import state_load
 from conversations.dialogue.summary import summarize
 from conversations.dialogue.verification import order_verified_get
 from conversations.events import message_frame
 from conversations.models import Conversation, Message
+from handoff import events
+from handoff.events import PRIORITY_NAMES  # noqa: F401 - public name
 from handoff.models import AgentProfile, CannedReply, HandoffRequest
 
 AGENTS_GROUP_NAME = "agents"
-PRIORITY_NAMES = {0: "urgent", 1: "high", 2: "normal"}
 # Takes in this window teach the wait estimate; fewer than MIN_TAKES use the setting.
 TAKE_WINDOW = timedelta(hours=1)
 MIN_TAKES = 3
-
-
-# --- agent hours -------------------------------------------------------------
-
-
-def agent_hours() -> tuple[time, time | None]:
-    """The configured hours as (start, end); end None means midnight at the end of the
-    day ("24:00"). start == end means agents are never on duty."""
-    raw = settings.CSBOT_AGENT_HOURS
-    try:
-        start_raw, end_raw = (part.strip() for part in raw.split("-"))
-        start = time.fromisoformat(start_raw)
-        end = None if end_raw == "24:00" else time.fromisoformat(end_raw)
-    except ValueError as exc:
-        raise ValueError(f"CSBOT_AGENT_HOURS must look like 09:00-22:00, got {raw!r}") from exc
-    return start, end
-
-
-def agents_on_duty(*, now: datetime | None = None) -> bool:
-    """Whether now (shop time) falls within agent hours."""
-    local = timezone.localtime(now or timezone.now()).time()
-    start, end = agent_hours()
-    if end is None:
-        return local >= start
-    if start <= end:
-        return start <= local < end
-    return local >= start or local < end  # hours across midnight
-
-
-def agent_hours_text(lang: str) -> str:
-    start, end = agent_hours()
-    end_text = "24:00" if end is None else end.strftime("%H:%M")
-    span = f"{start.strftime('%H:%M')}–{end_text}"
-    return f"每天 {span}" if lang == "zh" else f"{span} every day"
 
 
 # --- agents ---------------------------------------------------------------------
@@ -75,21 +43,21 @@ def agent_is_allowed(user: Any) -> bool:
     )
 
 
-def agent_display_name(user: AbstractBaseUser) -> str:
+def agent_display_name(user: User) -> str:
     profile = AgentProfile.objects.filter(user=user).first()
     if profile is not None and profile.display_name:
         return profile.display_name
     return user.get_full_name() or user.get_username()
 
 
-def agent_capacity(user: AbstractBaseUser) -> int:
+def agent_capacity(user: User) -> int:
     profile = AgentProfile.objects.filter(user=user).first()
     if profile is not None and profile.capacity is not None:
         return profile.capacity
     return settings.CSBOT_AGENT_CAPACITY
 
 
-def agent_handoffs(*, agent: AbstractBaseUser) -> QuerySet[HandoffRequest]:
+def agent_handoffs(*, agent: User) -> QuerySet[HandoffRequest]:
     """The chats this agent holds now, oldest first."""
     return (
         HandoffRequest.objects.filter(agent=agent, status=HandoffRequest.Status.ASSIGNED)
@@ -140,22 +108,10 @@ def queue_items(
 ) -> list[dict[str, Any]]:
     """The `queue` frame's items, in queue order (`waiting`: from `queue_waiting`)."""
     now = now or timezone.now()
-    items = []
-    for position, handoff in enumerate(queue_waiting() if waiting is None else waiting, 1):
-        items.append(
-            {
-                "conversation_id": handoff.conversation.public_id,
-                "priority": PRIORITY_NAMES[handoff.priority],
-                "reason": handoff.reason,
-                "waiting_s": max(0, int((now - handoff.created_at).total_seconds())),
-                "summary": handoff.summary,
-                "position": position,
-                "language": handoff.conversation.language,
-                "after_hours": handoff.after_hours,
-                "contact": handoff.contact,
-            }
-        )
-    return items
+    return [
+        events.queue_item(handoff, position=position, now=now)
+        for position, handoff in enumerate(queue_waiting() if waiting is None else waiting, 1)
+    ]
 
 
 def waiting_frame(*, conversation: Conversation) -> dict[str, Any] | None:
@@ -167,17 +123,26 @@ def waiting_frame(*, conversation: Conversation) -> dict[str, Any] | None:
     if handoff is None:
         return None
     position = queue_position(handoff=handoff)
-    frame: dict[str, Any] = {
-        "type": "handoff",
-        "status": "queued",
-        "priority": PRIORITY_NAMES[handoff.priority],
-        "position": position,
-    }
-    if handoff.after_hours:
-        frame["after_hours"] = True
-    else:
-        frame["wait_s"] = wait_estimate_s(position=position, per_position_s=wait_per_position_s())
-    return frame
+    # Agents' hours over: no estimate, so no need to learn the pace of takes.
+    per_position_s = None if handoff.after_hours else wait_per_position_s()
+    return events.handoff_live_frame(queued_note(handoff, position, per_position_s))
+
+
+def queued_note(
+    handoff: HandoffRequest, position: int, per_position_s: int | None
+) -> dict[str, Any]:
+    """A waiting request's `handoff` note: its place and wait (`per_position_s` from
+    `wait_per_position_s`; None only for an after-hours request, which has no wait)."""
+    return events.handoff_queued(
+        priority=handoff.priority,
+        position=position,
+        after_hours=handoff.after_hours,
+        wait_s=(
+            None
+            if per_position_s is None
+            else wait_estimate_s(position=position, per_position_s=per_position_s)
+        ),
+    )
 
 
 def handoff_open_for(*, conversation_id: str) -> HandoffRequest | None:
@@ -206,12 +171,12 @@ def _intent_path(messages: list[Message]) -> list[str]:
 def _shopper_label(conversation: Conversation) -> str:
     """The account name, or the tail of an anonymous visitor's id (the console adds
     the word "visitor" in the agent's language)."""
-    if conversation.user_id is not None:
+    if conversation.user is not None:
         return conversation.user.get_username()
     return conversation.visitor_id[-6:]
 
 
-def context_packet(*, handoff: HandoffRequest, agent: AbstractBaseUser) -> dict[str, Any]:
+def context_packet(*, handoff: HandoffRequest, agent: User) -> dict[str, Any]:
     """Everything an agent needs to pick up a chat: the history as frames and what the
     bot knows (intent path, slots, product, order — details only when the shopper owns
     or verified it — sentiment, reason, language, summaries of long messages)."""
@@ -225,45 +190,31 @@ def context_packet(*, handoff: HandoffRequest, agent: AbstractBaseUser) -> dict[
     lang = conversation.language
     product = None
     if state.last_product:
-        from catalog.selectors import product_get
-
         found = product_get(sku=state.last_product)
         product = product_card(found, lang) if found is not None else None
     order: dict[str, Any] | None = None
     order_no = state.last_order or state.slots.get("order_no")
     if order_no:
         verified = order_verified_get(conversation=conversation, order_no=order_no)
-        order = (
-            {"verified": True, **order_card(verified, lang)}
-            if verified is not None
-            else {"verified": False, "order_no": order_no}
+        order = events.order_ref(
+            order_no=order_no, card=order_card(verified, lang) if verified is not None else None
         )
     summaries = [
-        {"seq": m.seq, "summary": summarize(m.text)}
+        events.long_message_summary(seq=m.seq, summary=summarize(m.text))
         for m in messages
         if m.sender == Message.Sender.SHOPPER and len(m.text) > settings.CSBOT_SUMMARY_OVER_CHARS
     ]
-    slots = {k: v for k, v in state.slots.items() if k != "phone_last4"}
-    return {
-        "conversation_id": conversation.public_id,
-        "status": handoff.status,
-        "shopper": _shopper_label(conversation),
-        "logged_in": conversation.user_id is not None,
-        "language": lang,
-        "reason": handoff.reason,
-        "priority": PRIORITY_NAMES[handoff.priority],
-        "sentiment": handoff.sentiment or None,
-        "after_hours": handoff.after_hours,
-        "contact": handoff.contact,
-        "left_message": handoff.left_message,
-        "created_at": handoff.created_at.isoformat(),
-        "intent_path": _intent_path(messages),
-        "slots": slots,
-        "product": product,
-        "order": order,
-        "summaries": summaries,
-        "history": [message_frame(m) for m in messages],
-        "canned": canned_rendered(
+    return events.chat_packet(
+        handoff=handoff,
+        conversation=conversation,
+        shopper=_shopper_label(conversation),
+        intent_path=_intent_path(messages),
+        slots={k: v for k, v in state.slots.items() if k != "phone_last4"},
+        product=product,
+        order=order,
+        summaries=summaries,
+        history=[message_frame(m) for m in messages],
+        canned=canned_rendered(
             conversation=conversation,
             agent=agent,
             values={
@@ -271,17 +222,17 @@ def context_packet(*, handoff: HandoffRequest, agent: AbstractBaseUser) -> dict[
                 "product": product["name"] if product else "",
             },
         ),
-    }
+    )
 
 
 def canned_rendered(
-    *, conversation: Conversation, agent: AbstractBaseUser, values: dict[str, str]
+    *, conversation: Conversation, agent: User, values: dict[str, str]
 ) -> list[dict[str, Any]]:
     """Active canned replies in the conversation's language with placeholders filled;
     a placeholder with no value stays as written, for the agent to complete."""
     fill = {
         "agent": agent_display_name(agent),
-        "shopper": conversation.user.get_username() if conversation.user_id else "",
+        "shopper": conversation.user.get_username() if conversation.user is not None else "",
         **values,
     }
     rendered = []
@@ -290,12 +241,14 @@ def canned_rendered(
         for key, value in fill.items():
             if value:
                 text = text.replace("{" + key + "}", value)
-        rendered.append(
-            {
-                "id": canned.pk,
-                "title_zh": canned.title_zh,
-                "title_en": canned.title_en,
-                "text": text,
-            }
-        )
+        rendered.append(events.canned_item(canned, text=text))
     return rendered
+
+
+def resume_frames(
+    frames: list[dict[str, Any]], *, conversation: Conversation
+) -> list[dict[str, Any]]:
+    """`Event.RESUME_FRAMES`: while the conversation waits for an agent, its place and
+    wait as they are now (the stored notes the shopper just got give them as they were)."""
+    live = waiting_frame(conversation=conversation)
+    return frames if live is None else [*frames, live]

@@ -11,25 +11,29 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from conversations.dialogue.summary import summarize
-from conversations.events import ChatError, ErrorCode, broadcast_groups_on_commit
+from conversations.hours import agent_hours_text, agents_on_duty
 from conversations.models import Conversation, Message
+from conversations.store import message_store
 from csbot import metrics
-from handoff import selectors
+from csbot.broadcast import broadcast_groups_on_commit
+from csbot.errors import ChatError, ErrorCode
+from handoff import events, selectors
 from handoff.models import AgentProfile, HandoffEvent, HandoffRequest
 from handoff.selectors import PRIORITY_NAMES, queue_position  # noqa: F401 - public names
 from safety.services import output_screen, pii_mask
 
 AGENTS_GROUP = "handoff.agents"
-# Where each reason starts in the queue; an angry shopper moves one level up.
-BASE_PRIORITY = {
+# Where each reason starts in the queue; an angry shopper moves one level up. Keyed by
+# the reason's stored string (Reason members are str), so plain strings look up too.
+BASE_PRIORITY: dict[str, int] = {
     HandoffRequest.Reason.REQUESTED: HandoffRequest.Priority.NORMAL,
     HandoffRequest.Reason.LOW_CONFIDENCE: HandoffRequest.Priority.NORMAL,
     HandoffRequest.Reason.NEGATIVE_FEEDBACK: HandoffRequest.Priority.NORMAL,
@@ -51,11 +55,12 @@ def agent_group(user_id: int) -> str:
 
 def priority_for(*, reason: str, priority: int | None = None, sentiment: str | None = None) -> int:
     """The queue priority for a reason (or the caller's), one level more urgent when the
-    shopper is angry."""
+    shopper is angry and anger is not already the reason (it would count twice). The one
+    priority table: the bot, the shopper's own request and the agents all go through it."""
     base = (
         BASE_PRIORITY.get(reason, HandoffRequest.Priority.NORMAL) if priority is None else priority
     )
-    if sentiment in ANGRY:
+    if sentiment in ANGRY and reason != HandoffRequest.Reason.ANGER:
         base -= 1
     return max(HandoffRequest.Priority.URGENT, min(HandoffRequest.Priority.NORMAL, base))
 
@@ -81,10 +86,7 @@ def _queue_push_on_commit(before: dict[int, int]) -> None:
         waiting = selectors.queue_waiting()
         per_position = selectors.wait_per_position_s(now=now)
         out: list[tuple[str, dict[str, Any]]] = [
-            (
-                AGENTS_GROUP,
-                {"type": "queue", "items": selectors.queue_items(waiting=waiting, now=now)},
-            )
+            (AGENTS_GROUP, events.queue_frame(selectors.queue_items(waiting=waiting, now=now)))
         ]
         for position, handoff in enumerate(waiting, start=1):
             if handoff.pk not in before or before[handoff.pk] == position:
@@ -92,29 +94,14 @@ def _queue_push_on_commit(before: dict[int, int]) -> None:
             out.append(
                 (
                     handoff.conversation.group_name,
-                    _queued_payload(handoff, position, per_position, frame=True),
+                    events.handoff_live_frame(
+                        selectors.queued_note(handoff, position, per_position)
+                    ),
                 )
             )
         return out
 
     broadcast_groups_on_commit(sends)
-
-
-def _queued_payload(
-    handoff: HandoffRequest, position: int, per_position_s: int, *, frame: bool = False
-) -> dict[str, Any]:
-    """A `handoff` queued frame's fields (the same shape as `selectors.waiting_frame`)."""
-    payload: dict[str, Any] = {"status": "queued", "priority": PRIORITY_NAMES[handoff.priority]}
-    if frame:
-        payload = {"type": "handoff", **payload}
-    payload["position"] = position
-    if handoff.after_hours:
-        payload["after_hours"] = True
-    else:
-        payload["wait_s"] = selectors.wait_estimate_s(
-            position=position, per_position_s=per_position_s
-        )
-    return payload
 
 
 def _summary(conversation: Conversation) -> str:
@@ -132,7 +119,7 @@ def _summary(conversation: Conversation) -> str:
 
 
 def _after_hours_text(lang: str) -> str:
-    hours = selectors.agent_hours_text(lang)
+    hours = agent_hours_text(lang)
     if lang == "zh":
         return (
             f"现在不在人工客服服务时间（{hours}）。请直接留言，并留下手机号或邮箱，"
@@ -158,8 +145,6 @@ def handoff_open(
     raised if this reason or mood is more urgent) and tell the shopper their place and
     wait. Outside agent hours the request waits for the morning and the bot asks for a
     message with a contact."""
-    from conversations.services import message_store
-
     if reason not in HandoffRequest.Reason.values:
         raise ValueError(f"unknown handoff reason {reason!r}")
     priority = priority_for(reason=reason, priority=priority, sentiment=sentiment)
@@ -202,7 +187,7 @@ def handoff_open(
                         priority=priority,
                         sentiment=(sentiment or "")[:16],
                         summary=_summary(conversation),
-                        after_hours=not selectors.agents_on_duty(now=now),
+                        after_hours=not agents_on_duty(now=now),
                     )
                     _event(handoff, HandoffEvent.Kind.OPENED, reason=reason, priority=priority)
                 created = True
@@ -215,12 +200,9 @@ def handoff_open(
             conversation.status = Conversation.Status.WAITING
             conversation.save(update_fields=["status"])
         if handoff.status == HandoffRequest.Status.ASSIGNED:
-            payload: dict[str, Any] = {
-                "status": "assigned",
-                "priority": PRIORITY_NAMES[handoff.priority],
-            }
+            payload = events.handoff_assigned(priority=handoff.priority)
         else:
-            payload = _queued_payload(
+            payload = selectors.queued_note(
                 handoff,
                 queue_position(handoff=handoff),
                 selectors.wait_per_position_s(now=now),
@@ -243,7 +225,7 @@ def handoff_open(
     return handoff
 
 
-def _held(conversation_id: str, agent: AbstractBaseUser, *, lock: bool = True) -> HandoffRequest:
+def _held(conversation_id: str, agent: User, *, lock: bool = True) -> HandoffRequest:
     """The open request for this conversation if `agent` holds it; NOT_ASSIGNED otherwise
     (also when the conversation does not exist, so ids cannot be probed)."""
     rows = HandoffRequest.objects.select_related("conversation").filter(
@@ -257,13 +239,11 @@ def _held(conversation_id: str, agent: AbstractBaseUser, *, lock: bool = True) -
     return handoff
 
 
-def handoff_take(*, conversation_id: str, agent: AbstractBaseUser) -> HandoffRequest:
+def handoff_take(*, conversation_id: str, agent: User) -> HandoffRequest:
     """Assign a waiting chat to the agent. The request row is locked and the update is
     conditional on it still waiting, so of two agents taking at once exactly one gets
     it; the agent's profile row is locked too, so parallel takes respect capacity.
     Taking a chat one already holds is a no-op."""
-    from conversations.services import message_store
-
     if not selectors.agent_is_allowed(agent):
         raise ChatError(ErrorCode.NOT_ASSIGNED)
     AgentProfile.objects.get_or_create(user=agent)
@@ -310,17 +290,13 @@ def handoff_take(*, conversation_id: str, agent: AbstractBaseUser) -> HandoffReq
             conversation=conversation,
             sender=Message.Sender.SYSTEM,
             kind=Message.Kind.HANDOFF,
-            payload={
-                "status": "assigned",
-                "priority": PRIORITY_NAMES[handoff.priority],
-                "agent": name,
-            },
+            payload=events.handoff_assigned(priority=handoff.priority, agent=name),
         )
         metrics.handoff_wait_seconds.observe(max(0.0, (now - handoff.created_at).total_seconds()))
         _queue_push_on_commit(before)
         # Every console of this agent starts watching the chat.
         broadcast_groups_on_commit(
-            [(agent_group(agent.pk), {"type": "watch", "conversation_id": conversation.public_id})]
+            [(agent_group(agent.pk), events.watch_frame(conversation.public_id))]
         )
     return handoff
 
@@ -328,15 +304,13 @@ def handoff_take(*, conversation_id: str, agent: AbstractBaseUser) -> HandoffReq
 def _end(
     *,
     conversation_id: str,
-    agent: AbstractBaseUser,
+    agent: User,
     status: str,
     conversation_status: str,
-    frame_status: str,
+    frame_status: Literal["returned", "closed"],
     event: str,
     note: str = "",
 ) -> HandoffRequest:
-    from conversations.services import message_store
-
     with transaction.atomic():
         handoff = _held(conversation_id, agent)
         now = timezone.now()
@@ -355,14 +329,14 @@ def _end(
             conversation=conversation,
             sender=Message.Sender.SYSTEM,
             kind=Message.Kind.HANDOFF,
-            payload={"status": frame_status},
+            payload=events.handoff_ended(frame_status),
         )
         metrics.handoffs_ended_total.labels(outcome=status).inc()
         _queue_push_on_commit({})
     return handoff
 
 
-def handoff_release(*, conversation_id: str, agent: AbstractBaseUser) -> HandoffRequest:
+def handoff_release(*, conversation_id: str, agent: User) -> HandoffRequest:
     """Give the chat back to the bot; the dialogue state is left as it was, so the bot
     carries on where it stopped."""
     return _end(
@@ -375,9 +349,7 @@ def handoff_release(*, conversation_id: str, agent: AbstractBaseUser) -> Handoff
     )
 
 
-def handoff_close(
-    *, conversation_id: str, agent: AbstractBaseUser, note: str = ""
-) -> HandoffRequest:
+def handoff_close(*, conversation_id: str, agent: User, note: str = "") -> HandoffRequest:
     """End the chat with a resolution note; the shopper is asked for a 1-5 rating."""
     note = note.strip()
     if len(note) > MAX_NOTE_CHARS:
@@ -397,12 +369,10 @@ AGENT_ID_PREFIX = "agent:"
 
 
 def agent_message_send(
-    *, conversation_id: str, agent: AbstractBaseUser, text: str, client_msg_id: str
+    *, conversation_id: str, agent: User, text: str, client_msg_id: str
 ) -> Message:
     """Store an agent's message in a chat they hold; the shopper sees it live with the
     agent's name. Idempotent per client_msg_id (a resend gets the stored message)."""
-    from conversations.services import message_store
-
     stored_id = AGENT_ID_PREFIX + client_msg_id
     with transaction.atomic():
         handoff = _held(conversation_id, agent)
@@ -422,13 +392,11 @@ def agent_message_send(
         )
 
 
-def agent_typing(*, conversation_id: str, agent: AbstractBaseUser) -> None:
+def agent_typing(*, conversation_id: str, agent: User) -> None:
     """Tell the shopper the agent is typing (not stored: it only matters now)."""
     handoff = _held(conversation_id, agent, lock=False)
     name = selectors.agent_display_name(agent)
-    broadcast_groups_on_commit(
-        [(handoff.conversation.group_name, {"type": "typing", "agent": name})]
-    )
+    broadcast_groups_on_commit([(handoff.conversation.group_name, events.typing_frame(name))])
 
 
 def _contact_in(text: str) -> str:
@@ -451,8 +419,6 @@ def after_hours_messages_take(*, messages: Sequence[Message]) -> set[int]:
     each one is added to the request (with the contact it holds) and acknowledged by
     the bot until a contact is known. Returns the ids taken this way (the bot's usual
     reply is not made for them)."""
-    from conversations.services import message_store
-
     waiting = [m for m in messages if m.conversation.status == Conversation.Status.WAITING]
     if not waiting:
         return set()
@@ -492,3 +458,31 @@ def after_hours_messages_take(*, messages: Sequence[Message]) -> set[int]:
             continue
         taken.add(message.pk)
     return taken
+
+
+# --- subscriptions (csbot.hooks) --------------------------------------------------
+
+
+def handoff_wanted(
+    value: None,
+    *,
+    conversation: Conversation,
+    reason: str,
+    sentiment: str | None = None,
+    reply_to: Message | None = None,
+) -> HandoffRequest:
+    """`Event.HANDOFF_WANTED`: the bot, the shopper or their feedback asks for a person.
+    The priority comes from this app's one table (`priority_for`), from the reason and
+    the shopper's mood."""
+    return handoff_open(
+        conversation=conversation, reason=reason, sentiment=sentiment, reply_to=reply_to
+    )
+
+
+def after_hours_route(messages: list[Message]) -> list[Message]:
+    """`Event.REPLIES_ROUTE`: the messages the bot should still answer, once a queued
+    shopper's after-hours messages are taken as the message for the morning."""
+    if not any(m.conversation.status == Conversation.Status.WAITING for m in messages):
+        return messages
+    taken = after_hours_messages_take(messages=messages)
+    return [m for m in messages if m.pk not in taken] if taken else messages

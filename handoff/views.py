@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
+from conversations.hours import agent_hours_text
 from handoff import selectors
 
 
@@ -24,6 +25,6 @@ def console(request: HttpRequest) -> HttpResponse:
             "lang": lang,
             "agent_name": selectors.agent_display_name(request.user),
             "capacity": selectors.agent_capacity(request.user),
-            "hours": selectors.agent_hours_text(lang),
+            "hours": agent_hours_text(lang),
         },
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import TypedDict
 
 from django.core.cache import cache
 
@@ -21,7 +22,15 @@ log = logging.getLogger(__name__)
 CHECK_S = 5.0
 
 _lock = threading.Lock()
-_loaded: dict[str, object] = {"version": None, "classifier": None, "checked": -1e9}
+
+
+class _Loaded(TypedDict):
+    version: str | None
+    classifier: IntentClassifier | None
+    checked: float
+
+
+_loaded: _Loaded = {"version": None, "classifier": None, "checked": -1e9}
 
 
 def _active_version_name() -> str | None:
@@ -41,12 +50,12 @@ def active_classifier() -> IntentClassifier | None:
     """The active model, or None when no version has been trained and activated."""
     now = time.monotonic()
     with _lock:
-        if now - float(_loaded["checked"]) < CHECK_S:
-            return _loaded["classifier"]  # type: ignore[return-value]
+        if now - _loaded["checked"] < CHECK_S:
+            return _loaded["classifier"]
         _loaded["checked"] = now
         name = _active_version_name()
         if name == _loaded["version"]:
-            return _loaded["classifier"]  # type: ignore[return-value]
+            return _loaded["classifier"]
         version = IntentModelVersion.objects.filter(version=name).first() if name else None
         classifier = None
         if version is not None:
@@ -54,9 +63,9 @@ def active_classifier() -> IntentClassifier | None:
                 classifier = IntentClassifier.load(version.path)
             except (OSError, ValueError) as exc:
                 log.error("intent model %s failed to load: %s", name, exc)
-                return _loaded["classifier"]  # type: ignore[return-value]
+                return _loaded["classifier"]
             log.info("intent model %s loaded", name)
-        _loaded.update(version=name, classifier=classifier)
+        _loaded.update({"version": name, "classifier": classifier})
         return classifier
 
 
@@ -85,5 +94,5 @@ def classifier_for_version(*, version: IntentModelVersion) -> IntentClassifier |
 def runtime_reset() -> None:
     """Forget the loaded models (tests, and after deleting model files)."""
     with _lock:
-        _loaded.update(version=None, classifier=None, checked=-1e9)
+        _loaded.update({"version": None, "classifier": None, "checked": -1e9})
         _by_version.clear()

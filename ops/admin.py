@@ -7,7 +7,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest
 
-from ops import services
+from ops import review
 from ops.models import AlertEvent, ReviewItem, WebhookDelivery
 
 
@@ -22,7 +22,7 @@ class ReviewForm(forms.ModelForm):
     ]
     action = forms.ChoiceField(choices=ACTIONS, required=False, label="Action / 处理")
     corrected_label = forms.ChoiceField(
-        choices=[("", "—")] + [(label, label) for label in services.INTENT_LABELS],
+        choices=[("", "—")] + [(label, label) for label in review.INTENT_LABELS],
         required=False,
         label="Correct intent / 正确意图",
     )
@@ -50,25 +50,25 @@ class ReviewItemAdmin(admin.ModelAdmin):
     list_filter = ["status", "reason", "lang"]
     search_fields = ["question", "answer"]
     readonly_fields = ["question", "answer", "reason", "status", "lang", "intent", "reviewed_by"]
-    fields = readonly_fields + ["action", "corrected_label", "answer_zh", "answer_en"]
+    fields = (*readonly_fields, "action", "corrected_label", "answer_zh", "answer_en")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def changelist_view(self, request: HttpRequest, extra_context=None):
         """Opening the list brings in answers flagged since the last periodic collect."""
-        services.review_items_collect()
+        review.review_items_collect()
         return super().changelist_view(request, extra_context)
 
     def save_model(self, request: HttpRequest, obj: ReviewItem, form, change: bool) -> None:
         action = form.cleaned_data.get("action")
         if action == "example":
-            services.review_to_example(
+            review.review_to_example(
                 item=obj, label=form.cleaned_data["corrected_label"], reviewer=request.user
             )
             messages.info(request, "已加为训练样本。Added as a training example.")
         elif action == "faq":
-            entry = services.review_to_faq(
+            entry = review.review_to_faq(
                 item=obj,
                 answer_zh=form.cleaned_data["answer_zh"],
                 answer_en=form.cleaned_data["answer_en"],
@@ -76,7 +76,7 @@ class ReviewItemAdmin(admin.ModelAdmin):
             )
             messages.info(request, f"已创建 FAQ #{entry.pk}。FAQ entry #{entry.pk} created.")
         elif action == "dismiss":
-            services.review_dismiss(item=obj, reviewer=request.user)
+            review.review_dismiss(item=obj, reviewer=request.user)
         else:
             obj.save()
 

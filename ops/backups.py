@@ -20,6 +20,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core import serializers
 from django.core.management import call_command
+from django.core.management.color import no_style
 from django.db import transaction
 from django.utils import timezone
 
@@ -197,13 +198,8 @@ def _sequences_reset() -> None:
     from django.db import connection
 
     models = [m for m in apps.get_models() if m._meta.managed and not m._meta.proxy]
-    statements = connection.ops.sequence_reset_sql(_NoStyle(), models)
+    statements = connection.ops.sequence_reset_sql(no_style(), models)
     if statements:
         with connection.cursor() as cursor:
             for sql in statements:
                 cursor.execute(sql)
-
-
-class _NoStyle:
-    def __getattr__(self, name):
-        return lambda text: text

@@ -11,8 +11,9 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from ops import selectors, services
-from ops.events import WebhookRefused
+from ops import webhooks
+from ops.dashboard import WINDOWS, dashboard_cached
+from ops.webhooks import WebhookRefused
 
 MANAGERS_GROUP = "managers"
 
@@ -38,7 +39,7 @@ def _refuse(request: HttpRequest) -> HttpResponse | None:
 
 def _window(request: HttpRequest) -> str | None:
     window = request.GET.get("window", "day")
-    return window if window in selectors.WINDOWS else None
+    return window if window in WINDOWS else None
 
 
 def _faq_link(item: dict) -> str:
@@ -64,7 +65,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             status=400,
             content_type="text/plain; charset=utf-8",
         )
-    data = selectors.dashboard_cached(window=window)
+    data = dashboard_cached(window=window)
     unresolved = [
         {**item, "faq_url": _faq_link(item), "example_url": _example_link(item)}
         for item in data["unresolved"]
@@ -78,7 +79,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "h": data["headline"],
             "unresolved": unresolved,
             "window": window,
-            "windows": list(selectors.WINDOWS),
+            "windows": list(WINDOWS),
             "lang": lang,
         },
     )
@@ -95,14 +96,14 @@ def dashboard_data(request: HttpRequest) -> HttpResponse:
             {"error": {"code": "bad_window", "message": "window must be hour, day or week"}},
             status=400,
         )
-    return JsonResponse(selectors.dashboard_cached(window=window))
+    return JsonResponse(dashboard_cached(window=window))
 
 
 @csrf_exempt  # an external system signs the body instead (HMAC-SHA256)
 @require_POST
 def order_status_webhook(request: HttpRequest) -> JsonResponse:
     try:
-        result = services.order_webhook_receive(
+        result = webhooks.order_webhook_receive(
             body=request.body, signature=request.headers.get("X-Csbot-Signature")
         )
     except WebhookRefused as exc:

@@ -1,9 +1,9 @@
 """Banned-word matching: one Aho–Corasick automaton (pyahocorasick) over the
 evasion-resistant skeleton of the text (`safety.normalize`).
 
-Each process keeps its automaton and, at most every CHECK_S seconds, reads the
-list's generation from the shared cache; an admin change bumps the generation,
-so every web and worker process rebuilds within seconds, without a restart.
+Each process keeps its automaton as a `csbot.cache.Derived` of the shop facts: a
+change to the list bumps that generation once it commits, so every web and worker
+process rebuilds within a second or two, without a restart.
 
 A match on the skeleton is accepted when each of its runs is at least as long as
 the word's own run ("fuuuck" matches "fuck", but "as" does not match "ass"), and,
@@ -13,18 +13,14 @@ boundary of the original text ("assessment" does not hold "ass").
 
 from __future__ import annotations
 
-import threading
-import time
-import uuid
 from dataclasses import dataclass
 
 import ahocorasick
-from django.core.cache import cache
 
+from csbot.cache import Derived
+from safety.models import BannedWord
 from safety.normalize import pattern_skeleton, skeleton
 
-CHECK_S = 5.0
-GENERATION_KEY = "safety:banned:generation"
 ACTION_RANK = {"flag": 1, "mask": 2, "block": 3}
 
 
@@ -113,45 +109,24 @@ def mask_spans(text: str, hits: list[Hit]) -> str:
     return "".join(chars)
 
 
-# --- the process's matcher, reloaded when the list changes -------------------
-
-_lock = threading.Lock()
-_state: dict[str, object] = {"matcher": None, "generation": None, "checked": -1e9}
+# --- the process's matcher, rebuilt when the shop facts move ------------------
 
 
 def _load() -> Matcher:
-    from safety.models import BannedWord
-
     rows = BannedWord.objects.filter(is_active=True).values_list("word", "category", "action")
     return Matcher(list(rows))
 
 
+_matcher: Derived[Matcher] = Derived("safety.banned_matcher", _load)
+
+
 def matcher() -> Matcher:
-    """This process's matcher for the active list (rebuilt after an admin change)."""
-    now = time.monotonic()
-    with _lock:
-        current = _state["matcher"]
-        if current is not None and now - float(_state["checked"]) < CHECK_S:  # type: ignore[arg-type]
-            return current  # type: ignore[return-value]
-        _state["checked"] = now
-        generation = cache.get(GENERATION_KEY, 0)
-        if current is not None and generation == _state["generation"]:
-            return current  # type: ignore[return-value]
-        built = _load()
-        _state.update(matcher=built, generation=generation)
-        return built
-
-
-def generation_bump() -> None:
-    """Tell every process the list changed (they rebuild within CHECK_S seconds)."""
-    # A fresh token, not a counter: a counter restarted after a cache flush could land
-    # on the number a process already holds and be missed.
-    cache.set(GENERATION_KEY, uuid.uuid4().hex, None)
-    with _lock:
-        _state["checked"] = -1e9
+    """This process's matcher for the active list (rebuilt after a change to it)."""
+    return _matcher.get()
 
 
 def matcher_reset() -> None:
-    """Forget this process's matcher (tests)."""
-    with _lock:
-        _state.update(matcher=None, generation=None, checked=-1e9)
+    """Forget this process's matcher now (a test that writes rows without announcing
+    them; everything else bumps the shop facts, and tests reset through
+    `csbot.cache.local_reset_all`)."""
+    _matcher.reset()

@@ -14,7 +14,7 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from safety.pii import PiiKind, luhn_ok
+from safety.pii import PiiKind, luhn_ok, pii_find
 
 FULL_WIDTH = str.maketrans("0123456789+@", "０１２３４５６７８９＋＠")
 CN_NUMERALS = str.maketrans("0123456789", "零一二三四五六七八九")
@@ -417,8 +417,6 @@ def evaluate(samples: list[Sample]) -> tuple[dict[str, Score], list[tuple[Sample
     """Span-level scores, overall ("all") and per kind. A detection is a true positive
     only when it has the right kind and covers the whole value (a partial mask leaks);
     any other detection is a false positive. Also returns the samples that went wrong."""
-    from safety.pii import pii_find
-
     scores: dict[str, Score] = {"all": Score(), **{kind.value: Score() for kind in PiiKind}}
     errors: list[tuple[Sample, list]] = []
     for sample in samples:

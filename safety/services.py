@@ -5,8 +5,6 @@
   polite refusal in the shopper's language when blocked. Hits are flagged for review.
 - `output_screen`: masks banned words in any bot or agent output before it is sent.
 - `pii_mask`, `sentiment_score`, `anger_action`: masking and mood for the pipeline.
-- `shopper_data_delete`, `retention_purge`: erase a shopper's chat data (database,
-  cache, dialogue state, hot-question entries) or everything older than N days.
 """
 
 from __future__ import annotations
@@ -14,22 +12,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.sessions.models import Session
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from csbot import metrics
+from csbot.cache import SHOP_FACTS, generation_bump_on_commit
 from safety import banned
 from safety.banned import ACTION_RANK, Hit, mask_spans
 from safety.models import BannedWord, PrivacyNotice, SafetyFlag
 from safety.pii import pii_find, pii_replace, placeholder_language
 from safety.pii import pii_mask as _pii_mask
+from safety.selectors import NOTICE_CACHE_KEY
 from safety.sentiment import Sentiment, sentiment_of
 
 log = logging.getLogger(__name__)
@@ -240,13 +237,14 @@ def banned_word_save(
         word=word,
         defaults={"category": category, "action": action, "is_active": is_active, "note": note},
     )
-    transaction.on_commit(banned.generation_bump)
+    banned_words_changed()
     return entry
 
 
 def banned_words_changed() -> None:
-    """After any other change to the list (admin edits, deletes, imports)."""
-    transaction.on_commit(banned.generation_bump)
+    """After any change to the list (saves, admin edits, deletes, imports): once it
+    commits, every process rebuilds its matcher (it follows the shop facts)."""
+    generation_bump_on_commit(SHOP_FACTS)
 
 
 # --- sentiment ----------------------------------------------------------------
@@ -287,182 +285,4 @@ def privacy_notice_publish(
 
 
 def privacy_notice_changed() -> None:
-    from safety.selectors import NOTICE_CACHE_KEY
-
     transaction.on_commit(lambda: cache.delete(NOTICE_CACHE_KEY))
-
-
-# --- data rights --------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Deleted:
-    """What a deletion removed: rows per model label, and cache entries."""
-
-    rows: dict[str, int]
-    conversations: int
-    cache_keys: int
-    hot_questions: int
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "conversations": self.conversations,
-            "rows": self.rows,
-            "cache_keys": self.cache_keys,
-            "hot_questions": self.hot_questions,
-        }
-
-
-def _conversations_of(
-    *, user_id: int | None, visitor_id: str | None, any_visitor: bool
-) -> Q | None:
-    """Which conversations belong to a shopper: the account's, and the visitor's
-    (anonymous ones only, unless `any_visitor`: an operator's request by visitor id)."""
-    query = Q()
-    matched = False
-    if user_id is not None:
-        query |= Q(user_id=user_id)
-        matched = True
-    if visitor_id:
-        query |= (
-            Q(visitor_id=visitor_id) if any_visitor else Q(user__isnull=True, visitor_id=visitor_id)
-        )
-        matched = True
-    return query if matched else None
-
-
-def shopper_data_delete(
-    *, user_id: int | None = None, visitor_id: str | None = None, any_visitor: bool = False
-) -> Deleted:
-    """Erase a shopper's chat data: their conversations and everything hanging off them
-    (messages, handoffs, CSAT, verified orders, flags, any other app's rows), their
-    dialogue state and verification counters in the cache, rate-limit counters, and
-    hot-question entries made from their words. Idempotent: a second run deletes nothing."""
-    from conversations.models import Conversation, Message
-
-    query = _conversations_of(user_id=user_id, visitor_id=visitor_id, any_visitor=any_visitor)
-    if query is None:
-        return Deleted(rows={}, conversations=0, cache_keys=0, hot_questions=0)
-    conversations = Conversation.objects.filter(query)
-    public_ids = list(conversations.values_list("public_id", flat=True))
-    visitor_ids = set(conversations.values_list("visitor_id", flat=True))
-    if visitor_id:
-        visitor_ids.add(visitor_id)
-    texts = list(
-        Message.objects.filter(
-            conversation__in=conversations, sender=Message.Sender.SHOPPER
-        ).values_list("text", flat=True)
-    )
-    with transaction.atomic():
-        from vision.services import images_delete
-
-        images_delete(conversation_ids=list(conversations.values_list("pk", flat=True)))
-        total, rows = conversations.delete()
-        hot = _hot_questions_forget(texts)
-    keys = _cache_forget(public_ids=public_ids, visitor_ids=visitor_ids)
-    metrics.privacy_deletions_total.labels(kind="request").inc()
-    log.info("privacy deletion: %d conversations, %d rows", len(public_ids), total)
-    return Deleted(
-        rows={label: n for label, n in rows.items() if n},
-        conversations=len(public_ids),
-        cache_keys=keys,
-        hot_questions=hot,
-    )
-
-
-def _hot_questions_forget(texts: list[str]) -> int:
-    """Delete hot-question rows whose question is one of these messages (as the
-    policy stored it: normalised, or the summary of a long message)."""
-    if not texts:
-        return 0
-    from conversations.dialogue import hotcache
-    from conversations.dialogue.summary import summarize
-    from conversations.dialogue.text import normalize
-    from conversations.models import HotQuestion
-
-    questions: set[str] = set()
-    for text in texts:
-        questions.add(normalize(text)[:300])
-        if len(text) > settings.CSBOT_SUMMARY_OVER_CHARS:
-            questions.add(normalize(summarize(text))[:300])
-    deleted = 0
-    chunk = sorted(questions)
-    for i in range(0, len(chunk), 500):
-        n, _ = HotQuestion.objects.filter(question__in=chunk[i : i + 500]).delete()
-        deleted += n
-    if deleted:
-        # Every process drops its local copies of hot answers (hotcache's own signal).
-        transaction.on_commit(lambda: _generation_incr(hotcache.GENERATION_KEY))
-    return deleted
-
-
-def _generation_incr(key: str) -> None:
-    try:
-        cache.incr(key)
-    except ValueError:
-        cache.set(key, 1, None)
-
-
-def _cache_forget(*, public_ids: list[str], visitor_ids: set[str]) -> int:
-    """Delete the cache entries keyed by these conversations and visitors."""
-    from conversations.dialogue.state import state_clear
-
-    keys: list[str] = []
-    for public_id in public_ids:
-        state_clear(public_id)
-        keys.append(f"dlg:{public_id}")
-        keys.append(f"verify-fail:{public_id}")
-    now = timezone.now().timestamp()
-    for visitor in visitor_ids:
-        for window in (60, 10):
-            current = int(now // window)
-            keys += [f"rl:visitor:{visitor}:{n}" for n in (current - 1, current, current + 1)]
-    cache.delete_many(keys)
-    return len(public_ids)
-
-
-def sessions_forget_visitor(*, visitor_id: str) -> int:
-    """Remove a visitor id from every live session holding it (the operator command:
-    a later chat from that browser starts as a new, unconnected visitor)."""
-    from django.contrib.sessions.backends.cached_db import SessionStore
-
-    from conversations.identity import VISITOR_SESSION_KEY
-
-    changed = 0
-    live = Session.objects.filter(expire_date__gt=timezone.now())
-    for session in live.iterator(chunk_size=500):
-        data = session.get_decoded()
-        if data.get(VISITOR_SESSION_KEY) != visitor_id:
-            continue
-        store = SessionStore(session_key=session.session_key)
-        store.pop(VISITOR_SESSION_KEY, None)
-        store.save()
-        changed += 1
-    return changed
-
-
-def retention_purge(*, days: int | None = None, now: Any = None) -> int:
-    """Delete conversations idle for more than `days` (CSBOT_RETENTION_DAYS; 0 keeps
-    everything), with their cache entries, and review flags as old. Returns how many
-    conversations went."""
-    from conversations.models import Conversation
-
-    days = settings.CSBOT_RETENTION_DAYS if days is None else days
-    if days <= 0:
-        return 0
-    cutoff = (now or timezone.now()) - timedelta(days=days)
-    old = Conversation.objects.filter(updated_at__lt=cutoff)
-    public_ids = list(old.values_list("public_id", flat=True)[:5000])
-    if not public_ids:
-        return 0
-    with transaction.atomic():
-        from vision.services import images_delete
-
-        doomed = Conversation.objects.filter(public_id__in=public_ids)
-        images_delete(conversation_ids=list(doomed.values_list("pk", flat=True)))
-        doomed.delete()
-        SafetyFlag.objects.filter(conversation__isnull=True, created_at__lt=cutoff).delete()
-    _cache_forget(public_ids=public_ids, visitor_ids=set())
-    metrics.privacy_deletions_total.labels(kind="retention").inc(len(public_ids))
-    log.info("retention: %d conversations older than %d days deleted", len(public_ids), days)
-    return len(public_ids)

@@ -16,10 +16,10 @@ from django.db import connection
 
 from conversations import services
 from conversations.batching import message_submit
-from conversations.identity import Shopper
 from conversations.models import Conversation, Message
-from conversations.ratelimit import RateLimit, rate_limit_hit, rate_limits_hit
 from csbot.celery import app as celery_app
+from csbot.identity import Shopper
+from csbot.ratelimit import RateLimit, rate_limit_hit, rate_limits_hit
 
 SERVICES_RUN = os.environ.get("CSBOT_TEST_RUN") == "services"
 

@@ -71,25 +71,8 @@ HTTP_ACCEPTED = [
 ]  # fmt: skip
 
 
-# Cases that fail until conversations/events.py and conversations/api.py take the change
-# written in the safety report (RecursionError on deep nesting is a 500 / a crashed
-# socket; a text of only NUL characters is stored empty; bidi controls are stored; a
-# non-string `type` crashes the socket). Strict: once fixed they pass, and this set
-# must shrink.
-PENDING: set[str] = set()
-
-
 def cases(rows):
-    return [
-        pytest.param(
-            *row,
-            id=row[0],
-            marks=[pytest.mark.xfail(strict=True, reason="pending integration, see PENDING")]
-            if row[0] in PENDING
-            else [],
-        )
-        for row in rows
-    ]
+    return [pytest.param(*row, id=row[0]) for row in rows]
 
 
 def post(client, body, **extra):

@@ -2,7 +2,7 @@
 project's own training split (smaller than the shipped one, so the suite stays quick),
 activated through the model-version service, and one plain question per label and
 language asked over `POST /api/chat/`. Each answer must carry the label and the facts
-from the demo store's database (DESIGN.md §4), and must change when those facts do."""
+from the demo store's database (docs/protocol.md §11), and must change when those facts do."""
 
 from __future__ import annotations
 
@@ -113,7 +113,7 @@ def model_path(tmp_path_factory) -> Path:
             check=False,
         )
         # fastText's "Encountered NaN" has come back on every retry inside one process
-        # (see intents/classifier/model.py) but not in a new one: a new process it is.
+        # (see intents/classifier/training.py) but not in a new one: a new process it is.
         if "Encountered NaN" not in result.stderr:
             break
     assert result.returncode == 0, result.stderr[-3000:]
@@ -160,12 +160,10 @@ def test_each_label_is_answered_from_the_store(model, client, label, lang, quest
 def _one_arm_experiment(**arm_fields) -> None:
     from experiments import services as experiment_services
     from experiments.models import Arm, Experiment
-    from experiments.selectors import experiments_reset
 
     experiment = Experiment.objects.create(name="understanding")
     Arm.objects.create(experiment=experiment, name="only", percent=100, **arm_fields)
-    experiment_services.experiment_activate(experiment=experiment)
-    experiments_reset()
+    experiment_services.experiment_activate(experiment=experiment)  # bumps the shop facts
 
 
 def test_an_arm_can_answer_with_its_own_intent_model(

@@ -11,7 +11,6 @@ import pytest
 from conversations.models import Message
 from experiments import services as experiment_services
 from experiments.models import Arm, ArmReply, Experiment
-from experiments.selectors import experiments_reset
 from tests.test_llm_openai import FakeOpenAI
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("demo_store")]
@@ -31,19 +30,16 @@ def fake(settings):
     settings.CSBOT_LLM_DEADLINE_S = 2.0  # a loaded test machine still gets the model's answer
     backends_reset()
     backend_get(name="openai")  # built before the first question, as a worker does
-    experiments_reset()
     yield server
     server.close()
     backends_reset()
-    experiments_reset()
 
 
 def arms(*shares: tuple[str, int, str]) -> Experiment:
     experiment = Experiment.objects.create(name="wording")
     for name, percent, backend in shares:
         Arm.objects.create(experiment=experiment, name=name, percent=percent, llm_backend=backend)
-    experiment_services.experiment_activate(experiment=experiment)
-    experiments_reset()
+    experiment_services.experiment_activate(experiment=experiment)  # bumps the shop facts
     return experiment
 
 

@@ -20,8 +20,8 @@ from django.test import Client
 
 from catalog.models import Order
 from conversations import services as chat
-from conversations.identity import VISITOR_SESSION_KEY
 from conversations.models import Conversation, HotQuestion, Message
+from csbot.identity import VISITOR_SESSION_KEY
 from safety import services as safety
 from safety.models import SafetyFlag
 
@@ -30,15 +30,6 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 PHONE = "13912345678"
 ADDRESS = "北京市朝阳区建国路88号"
 SECRETS = [PHONE, ADDRESS, "建国路"]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_matcher():
-    from safety import banned
-
-    banned.matcher_reset()
-    yield
-    banned.matcher_reset()
 
 
 def say(client: Client, text: str, conversation_id: str | None = None) -> dict:

@@ -133,7 +133,7 @@ class Deployment:
         """Store a shopper message through the service, which queues its reply task."""
         code = (
             "from conversations import services\n"
-            "from conversations.identity import Shopper\n"
+            "from csbot.identity import Shopper\n"
             "c = services.conversation_open(shopper=Shopper(user=None, visitor_id='v_kill'),"
             " channel='web', language='zh')\n"
             f"m, _ = services.message_receive(conversation=c, text={text!r},"

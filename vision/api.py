@@ -21,19 +21,21 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
+from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 
 from conversations import selectors as chat_selectors
 from conversations import services as chat_services
 from conversations.api import error_response
-from conversations.dialogue.text import language_preferred
-from conversations.events import ChatError, ErrorCode, message_frame
-from conversations.identity import shopper_from, visitor_id_from_session
+from conversations.events import message_frame
 from conversations.models import Conversation, Message
-from conversations.ratelimit import RateLimit, rate_limits_hit
-from csbot import metrics
+from csbot import frames, metrics
+from csbot.errors import ChatError, ErrorCode
+from csbot.identity import shopper_from, visitor_id_from_session
+from csbot.ratelimit import RateLimit, rate_limits_hit
+from csbot.text import language_preferred
 from vision import selectors, services
-from vision.events import ImageError, ImageErrorCode, image_info
+from vision.events import ImageError, ImageErrorCode, image_info, shopper_image_frame
 from vision.models import ChatImage
 
 ALLOWED_FIELDS = {"conversation_id"}
@@ -65,7 +67,7 @@ def _same_site(request: HttpRequest) -> bool:
 
 def _parse(request: HttpRequest) -> tuple[bytes, str | None]:
     """The uploaded bytes and the conversation id, or a refusal."""
-    if not request.content_type.startswith("multipart/form-data"):
+    if not (request.content_type or "").startswith("multipart/form-data"):
         raise ImageError(ImageErrorCode.BAD_FORM)
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -87,7 +89,8 @@ def _parse(request: HttpRequest) -> tuple[bytes, str | None]:
     if len(uploads) > 1:
         raise ImageError(ImageErrorCode.BAD_FORM)
     upload = uploads[0]
-    if upload.size > settings.CSBOT_IMAGE_MAX_BYTES:
+    # Parsed uploads always know their size; an unknown one is refused, not trusted.
+    if upload.size is None or upload.size > settings.CSBOT_IMAGE_MAX_BYTES:
         raise ImageError(
             ImageErrorCode.IMAGE_TOO_LARGE, mb=settings.CSBOT_IMAGE_MAX_BYTES // (1024 * 1024)
         )
@@ -142,9 +145,11 @@ def _progress(image_pk: int) -> tuple[dict[str, Any], bool]:
     if message is None:
         return body, True
     replies = chat_selectors.replies_for(message=message)
-    frame = message_frame(message)
-    frame["image"] = image_info(image)
-    body.update(seq=message.seq, message=frame, replies=[message_frame(r) for r in replies])
+    body.update(
+        seq=message.seq,
+        message=shopper_image_frame(message, image),
+        replies=[message_frame(r) for r in replies],
+    )
     done = any(r.sender == Message.Sender.BOT for r in replies) or image.conversation.status in (
         Conversation.Status.AGENT,
         Conversation.Status.CLOSED,
@@ -177,10 +182,12 @@ async def image_upload(request: HttpRequest) -> HttpResponse:
             break
         await asyncio.sleep(pause)
         pause = min(pause * 2, 0.25)
+    for frame in ([body["message"]] if body["message"] else []) + body["replies"]:
+        frames.sent(frame, "shopper")
     return JsonResponse(body, json_dumps_params={"ensure_ascii": False})
 
 
-def image_file(request: HttpRequest, public_id: str) -> HttpResponse:
+def image_file(request: HttpRequest, public_id: str) -> HttpResponseBase:
     """The stored picture (or its thumbnail) for its owner or an agent; 404 for anyone
     else, exactly as for a picture that does not exist."""
     lang = language_preferred(

@@ -1,7 +1,11 @@
-"""Error codes of the picture endpoints and the `image` object a shopper frame carries.
+"""Error codes of the picture endpoints, and the frames this app builds.
 
 Each refusal has a code for machines and a message in both languages for people; the
-HTTP status goes with the code.
+HTTP status goes with the code. Vision sends no frame type of its own: a picture
+becomes a stored shopper message whose `shopper` frame carries an `image` object
+(declared by `conversations.events.ImageInfo`, built by `image_info` here), answered by
+ordinary `bot` frames; `POST /api/chat/image/` answers with that `shopper` frame, the
+picture as it is now (`shopper_image_frame`), and the reply frames.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ from typing import Any
 
 from django.urls import reverse
 
+from conversations.events import message_frame
+from conversations.models import Message
 from vision.models import ChatImage
 
 
@@ -75,8 +81,8 @@ class ImageError(Exception):
 
 
 def image_info(image: ChatImage) -> dict[str, Any]:
-    """What a client needs to show the picture: where to fetch it (owner and agents
-    only), its size, and what was read from it."""
+    """What a client needs to show the picture (`ImageInfo`): where to fetch it (owner
+    and agents only), its size, and what was read from it."""
     url = reverse("vision:image", kwargs={"public_id": image.public_id})
     info: dict[str, Any] = {
         "id": image.public_id,
@@ -92,3 +98,10 @@ def image_info(image: ChatImage) -> dict[str, Any]:
         if image.match:
             info["product"] = image.match.get("sku")
     return info
+
+
+def shopper_image_frame(message: Message, image: ChatImage) -> dict[str, Any]:
+    """The `shopper` frame a picture became, with the picture as it is now."""
+    frame = message_frame(message)
+    frame["image"] = image_info(image)
+    return frame

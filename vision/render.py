@@ -92,10 +92,12 @@ def product_colours(sku: str) -> tuple[tuple[int, int, int], tuple[int, int, int
     hue = digest[0] / 255
     bg = colorsys.hsv_to_rgb(hue, 0.55 + digest[1] / 1020, 0.55 + digest[2] / 1020)
     fg = colorsys.hsv_to_rgb((hue + 0.5) % 1, 0.3, 0.95)
-    return (
-        tuple(int(c * 255) for c in bg),  # type: ignore[return-value]
-        tuple(int(c * 255) for c in fg),  # type: ignore[return-value]
-    )
+    return _rgb255(bg), _rgb255(fg)
+
+
+def _rgb255(rgb: tuple[float, float, float]) -> tuple[int, int, int]:
+    r, g, b = rgb
+    return int(r * 255), int(g * 255), int(b * 255)
 
 
 def _shape(draw: ImageDraw.ImageDraw, category: str, fg: tuple[int, int, int], s: int) -> None:

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.urls import reverse
 
-from conversations.identity import Shopper
+from csbot.identity import Shopper
 from vision.models import ChatImage
 
 AGENTS_GROUP = "agents"
 
 
 def image_get_visible(
-    *, public_id: str, shopper: Shopper | None, user: AbstractBaseUser | AnonymousUser | None
+    *, public_id: str, shopper: Shopper | None, user: User | AnonymousUser | None
 ) -> ChatImage | None:
     """The picture if this visitor owns its conversation (same rules as the chat) or the
     user is an agent or a superuser; None otherwise, whether or not it exists."""

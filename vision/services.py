@@ -30,10 +30,13 @@ from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
 from catalog.models import Product
 from conversations import services as chat_services
 from conversations.dialogue.slots import ORDER_NO, extract
-from conversations.dialogue.text import normalize
-from conversations.events import ChatError, ErrorCode
 from conversations.models import Conversation, Message
+from conversations.store import message_store
 from csbot import metrics
+from csbot.celery import task_send
+from csbot.errors import ChatError, ErrorCode
+from csbot.text import normalize
+from safety.services import input_screen, pii_mask
 from vision import search
 from vision.events import ImageError, ImageErrorCode, image_info
 from vision.models import ChatImage, ProductImage
@@ -208,9 +211,7 @@ def image_receive(*, conversation: Conversation, data: bytes) -> ChatImage:
 
 def image_enqueue(*, image_id: int) -> None:
     """Hand the reading to the inference queue (or run it now, in eager mode)."""
-    from vision.tasks import image_process_task
-
-    image_process_task.delay(image_id)
+    task_send("vision.image_process", image_id)
 
 
 # --- Reading ------------------------------------------------------------------
@@ -238,8 +239,6 @@ def ocr_text_screen(*, text: str, language: str) -> tuple[str, str]:
     hidden: the only form stored or shown to agents. `for_pipeline` has personal data
     hidden but banned words intact, so the pipeline's own screening refuses or masks
     them exactly as it would have had the shopper typed them."""
-    from safety.services import input_screen, pii_mask
-
     screen = input_screen(text=text, language=language, record=False)
     return screen.masked, pii_mask(text, language)
 
@@ -402,7 +401,7 @@ def _message_for(image: ChatImage, reading: Reading, language: str) -> Message |
     if reading.pipeline_text:
         transaction.on_commit(lambda: chat_services.replies_enqueue(message_ids=[message.pk]))
     elif conversation.status not in (Conversation.Status.AGENT, Conversation.Status.CLOSED):
-        chat_services.message_store(
+        message_store(
             conversation=conversation,
             sender=Message.Sender.BOT,
             text=NOTHING_FOUND[language],

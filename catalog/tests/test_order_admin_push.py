@@ -6,9 +6,9 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from catalog.models import Order
-from conversations.identity import Shopper
 from conversations.models import Message
 from conversations.services import conversation_open
+from csbot.identity import Shopper
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo_store")]
 
@@ -33,7 +33,9 @@ def form_data(response) -> dict:
     return {k: v for k, v in data.items() if v != ""}
 
 
-def test_admin_status_change_with_new_shipment_pushes_one_follow_up():
+def test_admin_status_change_with_new_shipment_pushes_one_follow_up(
+    django_capture_on_commit_callbacks,
+):
     admin = Client()
     admin.force_login(get_user_model().objects.get(username="admin"))
     bob = get_user_model().objects.get(username="bob")
@@ -54,7 +56,8 @@ def test_admin_status_change_with_new_shipment_pushes_one_follow_up():
             "shipment-0-shipped_at_1": "10:00:00",
         }
     )
-    response = admin.post(url, data)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin.post(url, data)
     assert response.status_code == 302, response.context["adminform"].form.errors
     order.refresh_from_db()
     assert order.status == "shipped"

@@ -16,6 +16,7 @@ from django.test import Client, override_settings
 from catalog import selectors
 from catalog.models import Order, Product
 from catalog.remote import RemoteStoreError
+from catalog.services import shop_facts_changed
 from tests.browser_server import free_port, running_server
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("demo_store")]
@@ -161,7 +162,7 @@ def test_pipeline_cache_of_remote_products_expires(store):
     with override_settings(
         CSBOT_CATALOG_BACKEND="remote", CSBOT_REMOTE_STORE_URL=store, CSBOT_REMOTE_STORE_CACHE_S=60
     ):
-        selectors.catalog_facts_changed()
+        shop_facts_changed()
         assert selectors.product_get_cached(sku="R-1").price == Decimal("100.00")
         _Store.price = "80.00"
         assert selectors.product_get_cached(sku="R-1").price == Decimal("100.00")  # cached

@@ -1,4 +1,4 @@
-"""seed_demo loads exactly the demo store of DESIGN.md §4, and loads it idempotently."""
+"""seed_demo loads exactly the demo store of docs/protocol.md §11, and loads it idempotently."""
 
 import io
 from datetime import date, datetime

@@ -7,7 +7,7 @@ import pytest
 from django.conf import settings
 
 from catalog.models import Product, StorePolicy
-from conversations.identity import VISITOR_SESSION_KEY
+from csbot.identity import VISITOR_SESSION_KEY
 
 pytestmark = pytest.mark.django_db
 

@@ -200,8 +200,7 @@ def spec_keys_asked(text: str) -> list[str]:
 
 
 def product_spec(product: Product, lang: str, asked_keys: list[str]) -> Reply:
-    found = [product.spec(key) for key in asked_keys]
-    found = [item for item in found if item]
+    found = [item for key in asked_keys if (item := product.spec(key))]
     if found:
         facts = (
             "；".join(item["zh"] for item in found)
@@ -256,12 +255,86 @@ def product_recommend(
             )
         )
     names = (
-        "、".join(f"{p.name_zh}（{money(p.price)}）" for p in products)
+        "、".join(f"{p.name_zh}（{money(p.price)}{_restock_note(p, lang)}）" for p in products)
         if lang == "zh"
-        else ", ".join(f"{p.name_en} ({money(p.price)})" for p in products)
+        else ", ".join(f"{p.name_en} ({money(p.price)}{_restock_note(p, lang)})" for p in products)
     )
     text = t(lang, f"为您推荐：{names}。", f"You might like: {names}.")
     return Reply(text=text, cards=[product_card(p, lang) for p in products])
+
+
+def _restock_note(product: Product, lang: str) -> str:
+    if product.in_stock:
+        return ""
+    if product.restock_date is None:
+        return t(lang, "，暂时缺货", ", out of stock")
+    date = product.restock_date
+    return t(
+        lang,
+        f"，暂时缺货，预计{date.month}月{date.day}日补货",
+        f", out of stock until {date.isoformat()}",
+    )
+
+
+def product_compare(
+    products: list[Product], lang: str, asked_keys: list[str], *, focus: str | None = None
+) -> Reply:
+    """Products side by side from their catalog facts: price, stock, and the specs asked
+    about (all of them when none is named; none for a price or stock question), then
+    which is cheaper and by how much."""
+    lines = []
+    for product in products:
+        chosen = [item for key in asked_keys if (item := product.spec(key))]
+        if not chosen and focus not in ("consult.product.price", "consult.product.stock"):
+            chosen = product.specs
+        facts = ("；" if lang == "zh" else "; ").join(item[lang] for item in chosen)
+        stock = (
+            t(lang, "有现货", "in stock")
+            if product.in_stock
+            else _restock_note(product, lang).lstrip("，, ")
+        )
+        lines.append(
+            t(
+                lang,
+                f"· {product.name_zh}：{money(product.price)}，{stock}"
+                + (f"；{facts}" if facts else ""),
+                f"- {product.name_en}: {money(product.price)}, {stock}"
+                + (f"; {facts}" if facts else ""),
+            )
+        )
+    by_price = sorted(products, key=lambda p: p.price)
+    if len(by_price) >= 2 and by_price[0].price < by_price[-1].price:
+        low, high = by_price[0], by_price[-1]
+        gap = money(high.price - low.price)
+        lines.append(
+            t(
+                lang,
+                f"{low.name_zh} 最便宜，比 {high.name_zh} 便宜 {gap}。",
+                f"The {low.name_en} is the cheapest, {gap} less than the {high.name_en}.",
+            )
+        )
+    head = t(lang, "为您对比如下：", "Here they are side by side:")
+    return Reply(text="\n".join([head, *lines]), cards=[product_card(p, lang) for p in products])
+
+
+def not_carried(item: str, lang: str, *, product: bool) -> Reply:
+    """The honest answer for a thing the shop does not sell (or a topic it has no facts
+    on), with a person on offer."""
+    if product:
+        text = t(
+            lang,
+            f"抱歉，我们目前没有销售{item}。您可以问问店里在售的商品，或转人工客服。",
+            f"Sorry, we don't sell {item} at the moment. Ask me about what we do carry, "
+            "or talk to a human agent.",
+        )
+    else:
+        text = t(
+            lang,
+            f"抱歉，关于「{item}」我这里没有相关信息，无法为您确认。如需帮助可以转人工客服。",
+            f"Sorry, I don't have any information about {item}, so I can't confirm that. "
+            "A human agent can help if you like.",
+        )
+    return Reply(text=text, suggestions=[t(lang, "转人工", "Talk to a human")])
 
 
 def ask_product(label: str, products: list[Product], lang: str) -> Reply:

@@ -7,17 +7,15 @@ a phrasing does not get that FAQ's answer.
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass
 
 import bm25s
 import numpy as np
 
 from catalog.models import FaqEntry
+from csbot.cache import Derived
 from intents.classifier.tokenize import is_placeholder, tokenize
 
-REFRESH_S = 30.0
 _STOP_WORDS = (
     "的 了 吗 呢 吧 啊 呀 么 是 我 你 们 这 那 有 在 请问 一下 可以 能 怎么 什么 "
     "a an the is are do does can i you to of for my it in on and or what how please"
@@ -80,33 +78,22 @@ class FaqIndex:
                 continue
             entry, phrasing, tokens = self.rows[int(doc)]
             doc_set = set(tokens)
-            shared = len(query_set & doc_set)
-            coverage = min(shared / len(query_set), shared / len(doc_set))
+            overlap = len(query_set & doc_set)
+            coverage = min(overlap / len(query_set), overlap / len(doc_set))
             if best is None or coverage > best.coverage:
                 best = FaqMatch(entry=entry, phrasing=phrasing, coverage=round(coverage, 3))
         return best
 
 
-_lock = threading.Lock()
-_state: dict[str, object] = {"index": None, "signature": None, "checked": 0.0}
+def _faq_index_build() -> FaqIndex:
+    return FaqIndex(list(FaqEntry.objects.filter(is_active=True)))
+
+
+_faq_index: Derived[FaqIndex] = Derived("faq.index", _faq_index_build)
 
 
 def faq_index() -> FaqIndex:
-    """The process's FAQ index, rebuilt when entries change (checked every 30 s)."""
-    now = time.monotonic()
-    with _lock:
-        index = _state["index"]
-        if index is not None and now - float(_state["checked"]) < REFRESH_S:
-            return index  # type: ignore[return-value]
-        entries = list(FaqEntry.objects.filter(is_active=True))
-        signature = tuple((e.pk, e.updated_at) for e in entries)
-        if index is None or signature != _state["signature"]:
-            index = FaqIndex(entries)
-            _state.update(index=index, signature=signature)
-        _state["checked"] = now
-        return index  # type: ignore[return-value]
-
-
-def faq_index_reset() -> None:
-    with _lock:
-        _state.update(index=None, signature=None, checked=0.0)
+    """The process's FAQ index. It follows the shop facts (`csbot.cache.SHOP_FACTS`):
+    an entry added or edited in the admin is used by every process within a second or
+    two."""
+    return _faq_index.get()

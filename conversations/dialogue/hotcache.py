@@ -6,6 +6,14 @@ and every process sees them); each process keeps an LRU of up to 1000 entries in
 front, and counts hits locally, writing them back every FLUSH_S seconds.
 Only answers that hold no shopper-specific data are stored: no order answers,
 no handoffs, nothing asked while a slot question is pending.
+
+Answers quote shop facts (prices, policies, FAQ entries), so a key holds the shop-facts
+generation as this process sees it (`csbot.cache.generation_seen`), the same reading
+every index the pipeline uses is built under: once a fact edit commits, no process
+serves an answer computed before it for longer than it takes to notice (CHECK_S), and
+the local LRU (a `Derived` of that generation) starts empty. Rows of an older
+generation are unreachable; a new answer to the same question replaces them, and the
+TTL prunes the rest.
 """
 
 from __future__ import annotations
@@ -19,16 +27,14 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import F
 from django.utils import timezone
 
 from conversations.models import HotQuestion
+from csbot.cache import SHOP_FACTS, Derived, generation_bump_on_commit, generation_seen
 
 CAPACITY = 1000
 FLUSH_S = 30.0
-GENERATION_CHECK_S = 5.0
-GENERATION_KEY = "hotq:generation"
 # Intents whose answers depend on who asks: never cached.
 PERSONAL_INTENTS = frozenset(
     {
@@ -56,11 +62,10 @@ class _Local:
         self.entries: OrderedDict[str, tuple[float, HotAnswer]] = OrderedDict()
         self.pending_hits: dict[str, int] = {}
         self.flushed_at = time.monotonic()
-        self.generation: int | None = None
-        self.generation_checked = -1e9
 
 
-_local = _Local()
+# This process's layer: a fresh, empty one whenever the shop facts move.
+_layer: Derived[_Local] = Derived("hotcache.local", _Local)
 
 
 def _ttl() -> int:
@@ -68,34 +73,22 @@ def _ttl() -> int:
 
 
 def hot_key(*, question: str, language: str, context: str) -> str:
-    raw = f"{language}\x1f{context}\x1f{question}".encode()
+    generation = generation_seen(SHOP_FACTS)
+    raw = f"{generation}\x1f{language}\x1f{context}\x1f{question}".encode()
     return hashlib.sha256(raw).hexdigest()
-
-
-def _check_generation() -> None:
-    """Drop the local entries when someone cleared the cache (in the admin)."""
-    now = time.monotonic()
-    if now - _local.generation_checked < GENERATION_CHECK_S:
-        return
-    _local.generation_checked = now
-    generation = cache.get(GENERATION_KEY, 0)
-    if generation != _local.generation:
-        _local.entries.clear()
-        _local.pending_hits.clear()
-        _local.generation = generation
 
 
 def hot_get(key: str) -> HotAnswer | None:
     if _ttl() <= 0:
         return None
     now = time.monotonic()
-    with _local.lock:
-        _check_generation()
-        found = _local.entries.get(key)
+    local = _layer.get()
+    with local.lock:
+        found = local.entries.get(key)
         if found is not None and now - found[0] < _ttl():
-            _local.entries.move_to_end(key)
-            _local.pending_hits[key] = _local.pending_hits.get(key, 0) + 1
-            _maybe_flush(now)
+            local.entries.move_to_end(key)
+            local.pending_hits[key] = local.pending_hits.get(key, 0) + 1
+            _maybe_flush(local, now)
             return found[1]
     cutoff = timezone.now() - timedelta(seconds=_ttl())
     row = HotQuestion.objects.filter(key=key, created_at__gte=cutoff).first()
@@ -103,10 +96,10 @@ def hot_get(key: str) -> HotAnswer | None:
         return None
     answer = HotAnswer(**row.answer)
     age = (timezone.now() - row.created_at).total_seconds()
-    with _local.lock:
-        _remember(key, answer, created=now - age)
-        _local.pending_hits[key] = _local.pending_hits.get(key, 0) + 1
-        _maybe_flush(now)
+    with local.lock:
+        _remember(local, key, answer, created=now - age)
+        local.pending_hits[key] = local.pending_hits.get(key, 0) + 1
+        _maybe_flush(local, now)
     return answer
 
 
@@ -126,26 +119,35 @@ def hot_put(*, key: str, question: str, language: str, context: str, answer: Hot
             "last_hit_at": now,
         },
     )
-    with _local.lock:
-        _remember(key, answer, created=time.monotonic())
+    # The same question's row from an older generation of the facts: never read again.
+    HotQuestion.objects.filter(
+        question=question[:300], language=language, context=context[:100]
+    ).exclude(key=key).delete()
+    local = _layer.get()
+    with local.lock:
+        _remember(local, key, answer, created=time.monotonic())
 
 
-def _remember(key: str, answer: HotAnswer, *, created: float) -> None:
-    _local.entries[key] = (created, answer)
-    _local.entries.move_to_end(key)
-    while len(_local.entries) > CAPACITY:
-        _local.entries.popitem(last=False)
+def _remember(local: _Local, key: str, answer: HotAnswer, *, created: float) -> None:
+    local.entries[key] = (created, answer)
+    local.entries.move_to_end(key)
+    while len(local.entries) > CAPACITY:
+        local.entries.popitem(last=False)
 
 
-def _maybe_flush(now: float) -> None:
-    if now - _local.flushed_at >= FLUSH_S:
-        hot_flush_hits()
+def _maybe_flush(local: _Local, now: float) -> None:
+    if now - local.flushed_at >= FLUSH_S:
+        _flush(local)
 
 
 def hot_flush_hits() -> int:
     """Write the locally counted hits to the shared rows; prune old and surplus rows."""
-    pending, _local.pending_hits = _local.pending_hits, {}
-    _local.flushed_at = time.monotonic()
+    return _flush(_layer.get())
+
+
+def _flush(local: _Local) -> int:
+    pending, local.pending_hits = local.pending_hits, {}
+    local.flushed_at = time.monotonic()
     now = timezone.now()
     for key, hits in pending.items():
         HotQuestion.objects.filter(key=key).update(hits=F("hits") + hits, last_hit_at=now)
@@ -156,23 +158,9 @@ def hot_flush_hits() -> int:
 
 
 def hot_clear() -> int:
-    """Forget every cached answer, in every process (they drop theirs within seconds)."""
+    """Forget every cached answer: the rows now, this process's copies at once, every
+    other process's once this commits (a shop-facts bump: they follow within seconds)."""
     deleted, _ = HotQuestion.objects.all().delete()
-    try:
-        cache.incr(GENERATION_KEY)
-    except ValueError:
-        cache.set(GENERATION_KEY, 1, None)
-    with _local.lock:
-        _local.entries.clear()
-        _local.pending_hits.clear()
-        _local.generation_checked = -1e9
+    _layer.reset()
+    generation_bump_on_commit(SHOP_FACTS)
     return deleted
-
-
-def hot_local_reset() -> None:
-    """Forget this process's entries and counters (tests; the shared rows stay)."""
-    with _local.lock:
-        _local.entries.clear()
-        _local.pending_hits.clear()
-        _local.generation = None
-        _local.generation_checked = -1e9

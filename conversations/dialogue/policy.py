@@ -1,5 +1,8 @@
 """Dialogue policy: an explicit state machine from an understood message to an outcome.
 
+A message is first read in context (`turn_read`: language, hot answer, slots), then,
+once the reply pipeline has classified the batch, decided (`respond`).
+
     start -> question -> product_lookup | order_lookup | policy_lookup -> answer -> end
                       -> await_slot (ask for a missing slot, keep the intent pending)
                       -> clarify (low confidence, once) -> handoff (second time)
@@ -10,6 +13,7 @@ The policy fetches the facts (catalog, orders, store policies) and hands them to
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from django.conf import settings
@@ -20,26 +24,39 @@ from catalog.selectors import policy_get_cached as policy_get
 from catalog.selectors import product_get_cached as product_get
 from conversations.dialogue import answers
 from conversations.dialogue.answers import Reply
+from conversations.dialogue.discourse import (
+    about_an_order,
+    clauses,
+    comparison,
+    elliptical,
+    mostly_slot,
+    wanted_item,
+)
 from conversations.dialogue.faq import faq_index
 from conversations.dialogue.hotcache import HotAnswer, hot_get, hot_key, hot_put
-from conversations.dialogue.recommend import recommend
-from conversations.dialogue.slots import Slots, extract
+from conversations.dialogue.recommend import (
+    asks_for_products,
+    foreign_brand,
+    is_product_word,
+    recommend,
+    sells,
+)
+from conversations.dialogue.slots import Slots, extract, products_in
 from conversations.dialogue.state import DialogueState
 from conversations.dialogue.summary import summarize
-from conversations.dialogue.text import detect_language, normalize
 from conversations.dialogue.understanding import (
     FastTextUnderstanding,
     IntentResult,
     Understanding,
-    get_understanding,
 )
 from conversations.dialogue.verification import (
     order_verified_get,
     order_verify,
     verification_locked,
 )
+from conversations.hours import agents_on_duty
 from conversations.models import Conversation
-from handoff.selectors import agents_on_duty
+from csbot.text import detect_language, is_traditional, normalize, to_simplified
 
 ORDER_STATUS = "consult.logistics.order_status"
 PRODUCT_LABELS = {
@@ -61,28 +78,13 @@ FAQ_WEAK = 0.5
 # the named product makes an in-scope product question far likelier than the model's
 # confidence alone says (chosen on the validation split, bench/resolution_e2e.py).
 PRODUCT_SLOT_FLOOR = 0.5
-# Base priority per reason (0 urgent, 1 high, 2 normal); an angry shopper's handoff
-# then moves one level up (handoff.services.priority_for), so anger alone is high.
-HANDOFF_PRIORITY = {
-    "anger": 2,
-    "complaint": 1,
-    "verification_locked": 1,
-    "requested": 2,
-    "low_confidence": 2,
-}
 
 
 @dataclass(frozen=True)
-class Variant:
-    """What an A/B arm changes in understanding (experiments app)."""
-
-    key: str
-    threshold: float | None = None
-    understanding: Understanding | None = None
-
-
-@dataclass
 class Outcome:
+    """What the bot decided for one message. Immutable: later stages (anger escalation,
+    output screening, wording) derive a new one with `dataclasses.replace`."""
+
     reply: Reply
     language: str
     intent: str | None
@@ -95,46 +97,179 @@ class Outcome:
     cached: bool = False
 
 
-def respond(
+@dataclass(frozen=True)
+class Turn:
+    """One shopper message read in its conversation's context, before classification:
+    its language, normalised text, a hot answer when one is cached, else the slots it
+    fills and the text the intent model should classify."""
+
+    text: str
+    lang: str
+    norm: str
+    summary: str | None
+    hot_key: str | None
+    hot_context: str | None
+    cached: HotAnswer | None = None
+    slots: Slots | None = None
+    question: str | None = None
+    # "hant" when the shopper writes traditional Chinese (answered in it), else "hans".
+    script: str = "hans"
+    # Several questions in one message: each clause's text to classify, and its slots.
+    parts: tuple[tuple[str, Slots], ...] = ()
+    # Every product named (in order): two or more with a comparison cue compare them.
+    products: tuple[str, ...] = ()
+
+
+def turn_read(
     *,
     conversation: Conversation,
     text: str,
     state: DialogueState,
-    variant: Variant | None = None,
-) -> Outcome:
-    """Understand one shopper message in context and decide the reply. `variant` is
-    what an A/B arm changes here: the handoff threshold and the intent model."""
-    lang = detect_language(text, prior=conversation.language)
-    summary = summarize(text) if len(text) > settings.CSBOT_SUMMARY_OVER_CHARS else None
-    norm = normalize(summary or text)
+    understanding: Understanding,
+    arm_key: str | None = None,
+    page: str | None = None,
+) -> Turn:
+    """Read one message in context (no classification yet: the reply pipeline classifies
+    a whole batch at once). `arm_key` names the A/B arm, which may answer differently;
+    `page` is the SKU of the product page the shopper is on."""
+    script = "hant" if is_traditional(text) else "hans"
+    source = to_simplified(text) if script == "hant" else text
+    lang = detect_language(source, prior=conversation.language)
+    summary = summarize(source) if len(source) > settings.CSBOT_SUMMARY_OVER_CHARS else None
+    norm = normalize(summary or source)
     context = _cache_context(state)
-    if context is not None and variant is not None:
-        context += f"|arm={variant.key}"  # an arm may answer the same question differently
+    if context is not None and arm_key is not None:
+        context += f"|arm={arm_key}"  # an arm may answer the same question differently
+    if context is not None and page:
+        context += f"|page={page}"  # "这个多少钱" depends on the page
+    pieces = clauses(norm)
+    several = len(pieces) > 1
+    if several:
+        context = None  # several answers in one: not worth a hot entry
     key = hot_key(question=norm, language=lang, context=context) if context is not None else None
     cached = hot_get(key) if key else None
+    turn = Turn(
+        text=text,
+        lang=lang,
+        norm=norm,
+        summary=summary,
+        hot_key=key,
+        hot_context=context,
+        script=script,
+    )
     if cached is not None:
-        return _from_hot(cached, text, state, lang, summary)
-
+        return replace(turn, cached=cached)
     expecting_last4 = state.pending == ORDER_STATUS and bool(state.slots.get("order_no"))
     slots = extract(norm, expecting_last4=expecting_last4)
-    # Product names hold cue words ("降噪耳机", "wireless charger") that mislead the
-    # keyword router, so it classifies the question without the name; the fastText
-    # model learned from questions with names in them and sees the whole text.
-    understanding = (variant.understanding if variant else None) or get_understanding()
-    question = norm
+    if slots.product is None and page:
+        slots.product = page
+    parts: tuple[tuple[str, Slots], ...] = ()
+    if several:
+        parts = tuple(
+            (_classified_text(piece, piece_slots, understanding), piece_slots)
+            for piece in pieces
+            for piece_slots in [extract(piece, expecting_last4=expecting_last4)]
+        )
+    return replace(
+        turn,
+        slots=slots,
+        question=_classified_text(norm, slots, understanding),
+        parts=parts,
+        products=tuple(products_in(norm)),
+    )
+
+
+def _classified_text(norm: str, slots: Slots, understanding: Understanding) -> str:
+    """What the intent model classifies. Product names hold cue words ("降噪耳机",
+    "wireless charger") that mislead the keyword router, so it classifies the question
+    without the name; the fastText model learned from questions with names in them and
+    sees the whole text."""
     if slots.product_mention and not isinstance(understanding, FastTextUnderstanding):
-        question = norm.replace(slots.product_mention, " ")
-    result = understanding.classify(question, lang=lang)
-    if variant is not None and variant.threshold is not None:
-        result = replace(result, threshold=variant.threshold)
-    label, confidence = _resolve_label(result, slots, state)
+        return norm.replace(slots.product_mention, " ")
+    return norm
+
+
+def respond(
+    *,
+    conversation: Conversation,
+    turn: Turn,
+    intent: IntentResult | None,
+    state: DialogueState,
+    threshold: float | None = None,
+    part_intents: Sequence[IntentResult] = (),
+) -> Outcome:
+    """Decide the reply to one read turn, given its classification (None for a turn
+    answered from the hot cache) and, for a message of several clauses, each clause's.
+    `threshold`, when set, is the A/B arm's handoff threshold instead of the model's."""
+    if turn.cached is not None:
+        return _from_hot(turn.cached, turn.text, state, turn.lang, turn.summary)
+    assert intent is not None and turn.slots is not None
+    slots, lang, norm = turn.slots, turn.lang, turn.norm
+    result = intent if threshold is None else replace(intent, threshold=threshold)
+    label, confidence = _resolve_label(
+        result, slots, state, norm, owner=conversation.user is not None
+    )
     threshold = result.threshold
     state.node = "question"
-    state.remember_turn(role="shopper", text=text, intent=label)
+    state.remember_turn(role="shopper", text=turn.text, intent=label)
 
     confident = label is not None and confidence >= threshold
+    if confident and state.pending == ORDER_STATUS and label not in HANDOFF_LABELS | {ORDER_STATUS}:
+        # The shopper moved on: a half-given order number must not count later (an agent
+        # taking over still sees it).
+        state.pending = None
+        state.slots.clear()
+    several = _several(
+        turn, part_intents, result.threshold if threshold is None else threshold, lang
+    )
+    agreed = _parts_agree(turn, part_intents, result.threshold)
+    if (
+        agreed is not None
+        and not several
+        and agreed != label
+        and not (confident and label in FOLLOWABLE)
+    ):
+        # Every clause asks the same thing ("几天内可以退？运费谁出？"): that is the question.
+        label, confidence = agreed, max(confidence, result.threshold)
+        confident = True
+    unsold = None if several else _not_sold(norm, slots, label if confident else None, lang)
     faq = faq_index().search(norm, min_coverage=FAQ_WEAK) if not state.pending else None
-    if faq is not None and (
+    if unsold is not None:
+        state.low_confidence_streak = 0
+        state.node = "answer"
+        state.pending = None
+        outcome = Outcome(reply=unsold, language=lang, intent=None, confidence=confidence)
+    elif (
+        len(compare_skus := _compared(turn, state, norm)) >= 2
+        and label not in HANDOFF_LABELS
+        and not (faq is not None and faq.coverage >= FAQ_STRONG)
+        and (
+            comparison(norm)
+            or elliptical(norm)
+            or (confident and label in ("consult.product.price", "consult.product.stock"))
+        )
+    ):
+        state.low_confidence_streak = 0
+        state.node = "answer"
+        state.pending = None
+        compared = [p for sku in compare_skus if (p := product_get(sku=sku)) is not None]
+        state.slots["compared"] = [p.sku for p in compared]
+        state.last_product = compared[0].sku if compared else state.last_product
+        outcome = Outcome(
+            reply=answers.product_compare(
+                compared,
+                lang,
+                answers.spec_keys_asked(norm),
+                focus=label if confident and label in PRODUCT_LABELS else None,
+            ),
+            language=lang,
+            intent=label if confident and label in PRODUCT_LABELS else "consult.product.spec",
+            confidence=max(confidence, threshold),
+        )
+    elif several:
+        state.low_confidence_streak = 0
+        outcome = _several_answer(several, conversation, slots, state, lang)
+    elif faq is not None and (
         faq.coverage >= FAQ_STRONG or (not confident and faq.coverage >= FAQ_WEAK)
     ):
         state.low_confidence_streak = 0
@@ -148,18 +283,18 @@ def respond(
     elif not confident:
         outcome = _low_confidence(result, lang, state)
     else:
+        assert label is not None  # `confident` needs a label
         state.low_confidence_streak = 0
         state.intent = label
         outcome = _answer(label, confidence, conversation, norm, slots, state, lang)
-    outcome.slots = slots.as_dict()
-    outcome.summary = summary
+    outcome = replace(outcome, slots=slots.as_dict(), summary=turn.summary)
     state.remember_turn(role="bot", text=outcome.reply.text, intent=outcome.intent)
-    if key and _cacheable(outcome, state, slots):
+    if turn.hot_key and _cacheable(outcome, state, slots):
         hot_put(
-            key=key,
+            key=turn.hot_key,
             question=norm,
             language=lang,
-            context=context or "",
+            context=turn.hot_context or "",
             answer=HotAnswer(
                 intent=outcome.intent or "",
                 confidence=outcome.confidence,
@@ -170,6 +305,146 @@ def respond(
             ),
         )
     return outcome
+
+
+HANDOFF_LABELS = frozenset(
+    {
+        "general.chat.human",
+        "complaint.product.quality",
+        "complaint.logistics.service",
+        "complaint.payment.charge",
+    }
+)
+# Intents whose answer depends on a slot, so that a follow-up naming a new value ("那新疆呢",
+# "what about the X5?", "白色的呢") asks the same thing again about it.
+FOLLOWABLE = PRODUCT_LABELS | {
+    "consult.logistics.shipping_fee",
+    "consult.logistics.delivery_time",
+    ORDER_STATUS,
+}
+SMALL_TALK = frozenset({"general.chat.greeting", "general.chat.thanks", "general.chat.goodbye"})
+
+
+UNSOLD = "unsold"  # a clause asking for something the shop does not carry
+
+
+def _several(
+    turn: Turn, part_intents: Sequence[IntentResult], threshold: float, lang: str
+) -> list[tuple[str, float, Slots, str]]:
+    """The clauses of a several-question message that are each understood with
+    confidence, as (label, confidence, slots, text); empty unless two or more ask
+    different things (otherwise the message is answered as one question)."""
+    if not turn.parts or len(part_intents) != len(turn.parts):
+        return []
+    found: list[tuple[str, float, Slots, str]] = []
+    for (text, piece_slots), result in zip(turn.parts, part_intents, strict=True):
+        label, confidence = result.label, result.confidence
+        sure = label if confidence >= threshold else None
+        if _not_sold(text, piece_slots, sure, lang) is not None:
+            found.append((UNSOLD, 1.0, piece_slots, text))
+            continue
+        if label is None or label in SMALL_TALK:
+            continue
+        if confidence < threshold and not (
+            piece_slots.product and label in PRODUCT_LABELS and confidence >= threshold / 2
+        ):
+            continue
+        if mostly_slot(text, [piece_slots.product_mention or ""]):
+            continue  # "尾号8000" after an order number is part of the same question
+        found.append((label, confidence, piece_slots, text))
+    if len({label for label, _, _, _ in found}) < 2:
+        return []
+    return found
+
+
+def _parts_agree(turn: Turn, part_intents: Sequence[IntentResult], threshold: float) -> str | None:
+    """The one label every confidently understood clause shares, if at least two do."""
+    labels = [
+        r.label
+        for r in part_intents
+        if r.label is not None and r.confidence >= threshold and r.label not in SMALL_TALK
+    ]
+    if len(labels) >= 2 and len(set(labels)) == 1 and len(turn.parts) == len(part_intents):
+        return labels[0]
+    return None
+
+
+def _compared(turn: Turn, state: DialogueState, norm: str) -> list[str]:
+    """The products a comparison is about: those the message names, else, for a
+    follow-up of a comparison ("价格差多少", "and storage?"), the ones compared last."""
+    if len(turn.products) >= 2:
+        return list(turn.products)
+    if turn.products or state.intent != "consult.product.spec":
+        return []
+    if elliptical(norm) or comparison(norm):
+        return list(state.slots.get("compared") or [])
+    return []
+
+
+def _several_answer(
+    several: list[tuple[str, float, Slots, str]],
+    conversation: Conversation,
+    slots: Slots,
+    state: DialogueState,
+    lang: str,
+) -> Outcome:
+    """One reply that answers every question of the message, in order. A clause without
+    a product of its own is about the one the message names ("X5多少钱？包邮吗？")."""
+    texts: list[str] = []
+    cards: list[dict] = []
+    suggestions: list[str] = []
+    handoff: str | None = None
+    product = slots.product
+    for label, confidence, piece_slots, text in several:
+        if label == UNSOLD:
+            unsold = _not_sold(text, piece_slots, None, lang)
+            if unsold is not None:
+                texts.append(unsold.text)
+            continue
+        piece_slots.product = piece_slots.product or product
+        product = piece_slots.product or product
+        if label == "consult.logistics.shipping_fee" and piece_slots.amount is None:
+            named = product_get(sku=piece_slots.product) if piece_slots.product else None
+            piece_slots.amount = named.price if named is not None else None
+        piece_slots.region = piece_slots.region or slots.region
+        part = _answer(label, confidence, conversation, text, piece_slots, state, lang)
+        texts.append(part.reply.text)
+        suggestions += [s for s in part.reply.suggestions if s not in suggestions]
+        cards += [c for c in part.reply.cards if c not in cards]
+        handoff = handoff or part.handoff_reason
+        state.intent = label
+    answered = [(label, c) for label, c, _, _ in several if label != UNSOLD]
+    first_label = answered[0][0] if answered else None
+    first_confidence = min((c for _, c in answered), default=0.0)
+    return Outcome(
+        reply=Reply(
+            text=("\n" if lang == "zh" else "\n").join(texts),
+            suggestions=suggestions[:4],
+            cards=cards,
+        ),
+        language=lang,
+        intent=first_label,
+        confidence=first_confidence,
+        handoff_reason=handoff,
+    )
+
+
+def _not_sold(norm: str, slots: Slots, label: str | None, lang: str) -> Reply | None:
+    """An honest answer when the shopper asks for something the shop does not carry
+    (or a topic it has no facts on), instead of a guess; None when the question is
+    about what the shop sells or knows."""
+    if slots.product or slots.colour or slots.size or slots.order_no:
+        return None
+    if label is not None and label not in PRODUCT_LABELS | {"consult.product.recommend"}:
+        return None
+    item = wanted_item(norm)
+    if item is None:
+        item = foreign_brand(norm) if label in PRODUCT_LABELS else None
+        if item is None:
+            return None
+    if sells(item):
+        return None
+    return answers.not_carried(item, lang, product=is_product_word(item))
 
 
 def _cache_context(state: DialogueState) -> str | None:
@@ -202,24 +477,48 @@ def _from_hot(
     state.remember_turn(role="shopper", text=text, intent=cached.intent)
     state.remember_turn(role="bot", text=cached.text, intent=cached.intent)
     reply = Reply(text=cached.text, suggestions=list(cached.suggestions), cards=list(cached.cards))
-    outcome = Outcome(
-        reply=reply, language=lang, intent=cached.intent, confidence=cached.confidence
+    return Outcome(
+        reply=reply,
+        language=lang,
+        intent=cached.intent,
+        confidence=cached.confidence,
+        summary=summary,
+        cached=True,
     )
-    outcome.summary = summary
-    outcome.cached = True
-    return outcome
 
 
 def _resolve_label(
-    result: IntentResult, slots: Slots, state: DialogueState
+    result: IntentResult, slots: Slots, state: DialogueState, norm: str, *, owner: bool = False
 ) -> tuple[str | None, float]:
     label, confidence = result.label, result.confidence
     confident = label is not None and confidence >= result.threshold
     fills_pending = (state.pending == ORDER_STATUS and (slots.order_no or slots.phone_last4)) or (
         state.pending in PRODUCT_LABELS and slots.product
     )
-    if state.pending and fills_pending and (not confident or label == state.pending):
+    just_the_slot = mostly_slot(norm, [slots.product_mention or ""])
+    if (
+        state.pending
+        and fills_pending
+        and (not confident or label == state.pending or just_the_slot)
+    ):
+        # The bot asked for this: "8000" is the last four digits, never a goodbye.
         return state.pending, max(confidence, 0.9)
+    carries = bool(slots.product or slots.region or slots.colour or slots.size or slots.amount)
+    previous = state.intent
+    if (
+        previous in FOLLOWABLE
+        and label not in HANDOFF_LABELS
+        and (
+            elliptical(norm)
+            or (
+                (carries or (previous == ORDER_STATUS and slots.order_no))
+                and just_the_slot
+                and not (confident and label in FOLLOWABLE)
+            )
+        )
+    ):
+        # A follow-up: the previous question again, about the value just named.
+        return previous, max(confidence, 0.9)
     if not confident and slots.order_no:
         return ORDER_STATUS, 0.9
     if label is None and slots.product:
@@ -232,6 +531,13 @@ def _resolve_label(
         and confidence >= result.threshold * PRODUCT_SLOT_FLOOR
     ):
         return label, max(confidence, result.threshold)
+    if not confident and owner and slots.product and about_an_order(norm):
+        # A logged-in shopper asking after "the phone I bought": their order of it.
+        return ORDER_STATUS, max(confidence, result.threshold)
+    if not confident and asks_for_products(norm):
+        # "I need something to keep coffee hot", "cheapest phone you have": a need the
+        # catalog's categories (or a budget) answer, however the model scored it.
+        return "consult.product.recommend", max(confidence, result.threshold)
     return label, confidence
 
 
@@ -251,9 +557,9 @@ def _low_confidence(result: IntentResult, lang: str, state: DialogueState) -> Ou
         )
     state.node = "clarify"
     suggestions = [
-        answers.label_question(label, lang)
+        question
         for label, _ in result.candidates
-        if answers.label_question(label, lang)
+        if (question := answers.label_question(label, lang))
     ][:3] or answers.STARTER_QUESTIONS[lang][:3]
     return Outcome(
         reply=answers.not_sure(lang, suggestions),
@@ -357,7 +663,10 @@ def _order_answer(
         known = order_verified_get(conversation=conversation, order_no=order_no)
         if known is not None:
             return _order_found(known, state, lang), None
-    elif conversation.user_id is not None:
+    elif conversation.user is not None:
+        owned = _owner_order(conversation, slots, ORDER_STATUS)
+        if owned is not None:
+            return _order_found(owned, state, lang), None
         state.node = "answer"
         state.pending = None
         return answers.orders_list(list(orders_for_user(user=conversation.user)[:3]), lang), None
@@ -373,13 +682,40 @@ def _order_answer(
     state.slots.pop("phone_last4", None)
     if result.order is not None:
         return _order_found(result.order, state, lang), None
-    state.slots.pop("order_no", None)
+    # The order number stays: the shopper's next four digits are another try for it.
+    state.slots["order_no"] = order_no
     if result.locked:
         state.pending = None
+        state.slots.clear()
         return answers.verification_locked(lang), "verification_locked"
     state.pending = ORDER_STATUS
     state.node = "await_slot"
     return answers.order_not_verified(lang), None
+
+
+# For a logged-in shopper who names no order: the statuses each question is about.
+OWNER_STATUSES = {
+    "after_sales.payment.refund_status": ("refunding", "refunded"),
+    "after_sales.logistics.urge": ("paid", "shipped"),
+    "after_sales.logistics.change_address": ("pending_payment", "paid"),
+}
+
+
+def _owner_order(conversation: Conversation, slots: Slots, label: str) -> Order | None:
+    """The logged-in shopper's order a question means without naming it: the newest one
+    holding the product it names ("我买的手表", "my phone order"), else the newest one in
+    the state the question is about (a refund question: the order being refunded)."""
+    if conversation.user is None:
+        return None
+    mine = list(orders_for_user(user=conversation.user)[:20])
+    if slots.product:
+        for order in mine:
+            if any(item.product.sku == slots.product for item in order.items.all()):
+                return order
+    statuses = OWNER_STATUSES.get(label)
+    if statuses:
+        return next((order for order in mine if order.status in statuses), None)
+    return None
 
 
 def _order_found(order: Order, state: DialogueState, lang: str) -> Reply:
@@ -406,9 +742,13 @@ def _policy_answer(
         return answers.shipping_fee(policy, lang, amount=slots.amount, region=slots.region)
     reply = answers.policy_answer(policy, lang)
     order_no = slots.order_no or state.last_order
+    order = None
     if label in ORDER_AWARE and order_no:
         order = order_verified_get(conversation=conversation, order_no=order_no)
-        if order is not None:
-            status = answers.order_status(order, lang)
-            reply = Reply(text=f"{status.text} {reply.text}", cards=status.cards)
+    elif label in ORDER_AWARE:
+        order = _owner_order(conversation, slots, label)
+    if order is not None:
+        state.last_order = order.order_no
+        status = answers.order_status(order, lang)
+        reply = Reply(text=f"{status.text} {reply.text}", cards=status.cards)
     return reply

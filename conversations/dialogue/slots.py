@@ -8,13 +8,13 @@ so a product added in the admin is recognised without a code change.
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from rapidfuzz import fuzz, process
 
 from catalog.models import Product
+from csbot.cache import Derived
 
 ORDER_NO = re.compile(r"(?<![a-z0-9])dd\s?(\d{12})(?!\d)", re.IGNORECASE)
 MOBILE = re.compile(r"(?<!\d)(?:\+?86[\s-]?)?1[3-9]\d[\s-]?\d{4}[\s-]?(\d{4})(?!\d)")
@@ -88,8 +88,6 @@ REGIONS = {
     "宁夏": "宁夏",
 }
 
-_PRODUCT_INDEX_TTL_S = 30.0
-
 
 @dataclass(frozen=True)
 class _Needle:
@@ -120,9 +118,6 @@ class _ProductIndex:
         if not found:
             return None
         return self.needles[min(self.rank[f] for f in found)]
-
-
-_product_index: tuple[float, _ProductIndex] | None = None
 
 
 def _needle_regex(needle: _Needle) -> str:
@@ -158,13 +153,7 @@ class Slots:
         }
 
 
-def product_index() -> _ProductIndex:
-    """Every name, SKU and alias of the active products, longest first; rebuilt every
-    30 s so admin edits to names and aliases are picked up without a restart."""
-    global _product_index
-    now = time.monotonic()
-    if _product_index is not None and now - _product_index[0] < _PRODUCT_INDEX_TTL_S:
-        return _product_index[1]
+def _product_index_build() -> _ProductIndex:
     pairs: set[tuple[str, str]] = set()
     for sku, name_zh, name_en, aliases in Product.objects.filter(is_active=True).values_list(
         "sku", "name_zh", "name_en", "aliases"
@@ -173,28 +162,38 @@ def product_index() -> _ProductIndex:
             needle = " ".join(needle.lower().split())
             if len(needle) >= 2:
                 pairs.add((needle, sku))
+    # A variant named by what sets it apart from its line: "lite" for "x5 lite" when "x5"
+    # is another product ("那Lite呢", "X5和Lite哪个好").
+    owner = {needle: sku for needle, sku in pairs}
+    for needle, sku in list(pairs):
+        prefix, _, last = needle.rpartition(" ")
+        if prefix and len(last) >= 3 and owner.get(prefix, sku) != sku and last not in owner:
+            pairs.add((last, sku))
     needles = [
         _Needle(text=needle, sku=sku, ascii=needle.isascii())
         for needle, sku in sorted(pairs, key=lambda pair: (-len(pair[0]), pair))
     ]
     rank: dict[str, int] = {}
-    for place, needle in enumerate(needles):
-        rank.setdefault(needle.text, place)
+    for place, entry in enumerate(needles):
+        rank.setdefault(entry.text, place)
     alternatives = [_needle_regex(n) for n in needles]
     pattern = re.compile(f"(?=({'|'.join(alternatives)}))") if alternatives else None
-    index = _ProductIndex(
+    return _ProductIndex(
         needles=needles,
         pattern=pattern,
         rank=rank,
         fuzzy=[n for n in needles if len(n.text) >= 6],
     )
-    _product_index = (now, index)
-    return index
 
 
-def product_index_reset() -> None:
-    global _product_index
-    _product_index = None
+_product_index: Derived[_ProductIndex] = Derived("slots.product_index", _product_index_build)
+
+
+def product_index() -> _ProductIndex:
+    """Every name, SKU and alias of the active products, longest first. It follows the
+    shop facts (`csbot.cache.SHOP_FACTS`): a product added or renamed in the admin is
+    recognised by every process within a second or two."""
+    return _product_index.get()
 
 
 def _product_in(text: str) -> tuple[str | None, str | None]:
@@ -280,3 +279,24 @@ def extract(text: str, *, expecting_last4: bool = False) -> Slots:
         except InvalidOperation:
             slots.amount = None
     return slots
+
+
+def products_in(text: str) -> list[str]:
+    """Every product the text names exactly, in the order they appear (one SKU once): a
+    comparison names two or more."""
+    index = product_index()
+    if index.pattern is None:
+        return []
+    found: list[tuple[int, int, str]] = []
+    for match in index.pattern.finditer(text):
+        needle = match.group(1)
+        found.append((match.start(), -len(needle), index.needles[index.rank[needle]].sku))
+    skus: list[str] = []
+    covered_until = -1
+    for start, negative_length, sku in sorted(found):
+        if start < covered_until:
+            continue  # a shorter name inside a longer one ("x5" in "x5 lite")
+        covered_until = start - negative_length
+        if sku not in skus:
+            skus.append(sku)
+    return skus

@@ -8,7 +8,7 @@ it only ever quotes the shopper, so it cannot invent anything.
 import re
 
 from conversations.dialogue.slots import ORDER_NO
-from conversations.dialogue.text import normalize
+from csbot.text import normalize
 
 _SENTENCE = re.compile(r"[^。！？!?.\n；;]+[。！？!?.；;]*")
 _ASKING = re.compile(

@@ -1,21 +1,22 @@
 """Intent understanding behind one small interface, so the classifier can be swapped.
 
-`KeywordUnderstanding` is the foundation's router: weighted keyword cues per
-taxonomy label, in Chinese and English. The understanding issue replaces it
-with the FastText model behind the same `classify` call.
+`KeywordUnderstanding` is the fallback router: weighted keyword cues per taxonomy label,
+in Chinese and English, used until an intent model is trained. `FastTextUnderstanding`
+is the trained model behind the same calls; the reply pipeline classifies a batch with
+one `classify_many`.
 """
 
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import ahocorasick
 from django.conf import settings
+
+from intents.runtime import active_classifier
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,10 @@ class IntentResult:
 
 class Understanding(Protocol):
     def classify(self, text: str, *, lang: str) -> IntentResult: ...
+
+    def classify_many(self, texts: Sequence[str], *, langs: Sequence[str]) -> list[IntentResult]:
+        """`classify` for a batch, in order (a model may predict them together)."""
+        ...
 
 
 # label -> cues. A cue is a plain substring of the normalised text; a cue
@@ -388,6 +393,9 @@ class KeywordUnderstanding:
             threshold=_keyword_threshold(),
         )
 
+    def classify_many(self, texts: Sequence[str], *, langs: Sequence[str]) -> list[IntentResult]:
+        return [self.classify(t, lang=lang) for t, lang in zip(texts, langs, strict=True)]
+
 
 class FastTextUnderstanding:
     """The active FastText intent model (intents.runtime), with its calibrated
@@ -398,10 +406,18 @@ class FastTextUnderstanding:
         self.classifier = classifier
 
     def classify(self, text: str, *, lang: str) -> IntentResult:
-        memo = getattr(_ahead, "memo", None)
-        prediction = memo[1].get(text) if memo is not None and memo[0] is self.classifier else None
-        if prediction is None:
-            prediction = self.classifier.predict(text, k=3)
+        return self._result(self.classifier.predict(text, k=3))
+
+    def classify_many(self, texts: Sequence[str], *, langs: Sequence[str]) -> list[IntentResult]:
+        """One matrix product per ensemble member for the whole batch (`predict_many`)
+        instead of one per text; identical results to `classify`."""
+        if not texts:
+            return []
+        unique = list(dict.fromkeys(texts))
+        predicted = dict(zip(unique, self.classifier.predict_many(unique, k=3), strict=True))
+        return [self._result(predicted[text]) for text in texts]
+
+    def _result(self, prediction) -> IntentResult:
         override = settings.CSBOT_HANDOFF_THRESHOLD
         threshold = self.classifier.threshold if override is None else override
         return IntentResult(
@@ -412,36 +428,12 @@ class FastTextUnderstanding:
         )
 
 
-_ahead = threading.local()
-
-
-@contextmanager
-def predictions_ahead(understanding: Understanding, texts: Sequence[str]) -> Iterator[None]:
-    """Within this block (on this thread), a fastText understanding answers `classify`
-    for these texts from predictions made for all of them at once (`predict_many`: one
-    matrix product per member for the batch instead of one per text); any other text,
-    another model or the keyword router classify as usual. A reply batch wraps its
-    policy loop in this."""
-    if not isinstance(understanding, FastTextUnderstanding) or not texts:
-        yield
-        return
-    unique = list(dict.fromkeys(texts))
-    predictions = understanding.classifier.predict_many(unique, k=3)
-    previous = getattr(_ahead, "memo", None)
-    _ahead.memo = (understanding.classifier, dict(zip(unique, predictions, strict=True)))
-    try:
-        yield
-    finally:
-        _ahead.memo = previous
-
-
 _keywords: KeywordUnderstanding | None = None
 
 
 def get_understanding() -> Understanding:
     """The active FastText model when one is trained and active, else the keyword router."""
     global _keywords
-    from intents.runtime import active_classifier
 
     classifier = active_classifier()
     if classifier is not None:

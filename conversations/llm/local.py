@@ -195,7 +195,8 @@ def model_load(*, model_dir: str, device: str = "auto", quantization: str = ""):
     except (OSError, ValueError) as exc:
         raise BackendError("unavailable", detail=f"cannot load {model_dir}: {exc}") from exc
     if not quantization:
-        net = net.to(device)
+        # transformers wraps `to` with functools.wraps, whose typeshed type does not bind self.
+        net = net.to(device)  # type: ignore[arg-type]
     net.eval()
     log.info("local LLM %s loaded on %s (%s)", model_dir, device, quantization or "full precision")
     return tokenizer, net, device

@@ -127,7 +127,8 @@ def sft_train(
     if tokenizer.eos_token_id is None:
         raise SftDataError(f"{base}: the tokenizer has no end-of-sequence token")
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    model.to(device)
+    # transformers wraps `to` with functools.wraps, whose typeshed type does not bind self.
+    model.to(device)  # type: ignore[arg-type]
     torch.manual_seed(seed)
     rng = random.Random(seed)
 
@@ -237,64 +238,3 @@ _CLOSERS = {
         " Just ask if you need more.",
     ],
 }
-
-
-def sft_demo_rows(*, shop: str) -> list[dict[str, str]]:
-    """Prompt/response rows built from the demo store (needs it loaded): each prompt is
-    exactly what the backend sends (facts, template answer, question); each response
-    words the template answer warmly and adds no fact."""
-    from catalog.selectors import policy_get, product_list
-    from conversations.dialogue import answers
-    from conversations.dialogue.policy import PRODUCT_LABELS
-    from conversations.llm.pipeline import outcome_facts
-    from conversations.llm.prompt import prompt_build
-
-    @dataclass
-    class _Outcome:
-        intent: str
-        reply: Any
-        handoff_reason: str | None = None
-
-    rows: list[dict[str, str]] = []
-    turn = 0
-
-    def add(intent: str, reply: Any, question: str, lang: str) -> None:
-        nonlocal turn
-        outcome = _Outcome(intent=intent, reply=reply)
-        prompt = prompt_build(
-            shop=shop,
-            facts=outcome_facts(outcome=outcome, language=lang),
-            template=reply.text,
-            language=lang,
-            question=question,
-            instructions=None,
-            max_new_tokens=160,
-        )
-        opener = _OPENERS[lang][turn % 4]
-        closer = _CLOSERS[lang][(turn // 4) % 4]
-        rows.append({"prompt": prompt.text, "response": f"{opener}{reply.text}{closer}"})
-        turn += 1
-
-    for product in product_list():
-        for label in sorted(PRODUCT_LABELS):
-            for lang in ("zh", "en"):
-                if label == "consult.product.price":
-                    reply = answers.product_price(product, lang)
-                elif label == "consult.product.stock":
-                    reply = answers.product_stock(product, lang)
-                else:
-                    reply = answers.product_spec(product, lang, [])
-                name = product.name(lang)
-                for question in _QUESTIONS[label][lang]:
-                    add(label, reply, question.format(name=name), lang)
-    for label, (zh, en) in _POLICY_QUESTIONS.items():
-        policy = policy_get(key=answers.POLICY_FOR_LABEL[label])
-        if policy is None:
-            continue
-        for lang, question in (("zh", zh), ("en", en)):
-            if label == "consult.logistics.shipping_fee":
-                reply = answers.shipping_fee(policy, lang, amount=None, region=None)
-            else:
-                reply = answers.policy_answer(policy, lang)
-            add(label, reply, question, lang)
-    return rows

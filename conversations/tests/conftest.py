@@ -5,7 +5,7 @@ from channels.db import database_sync_to_async
 from django.contrib.sessions.backends.cached_db import SessionStore
 
 from conversations import services
-from conversations.identity import VISITOR_SESSION_KEY, Shopper
+from csbot.identity import VISITOR_SESSION_KEY, Shopper
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ from channels.db import database_sync_to_async
 
 from conversations import services
 from conversations.batching import batches_settle, message_submit
-from conversations.events import ChatError
 from conversations.models import Conversation, Message
-from conversations.ratelimit import RateLimit
+from csbot.errors import ChatError
+from csbot.ratelimit import RateLimit
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("demo_store")]
 

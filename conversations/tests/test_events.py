@@ -5,14 +5,13 @@ import json
 import pytest
 
 from conversations.events import (
-    ChatError,
     CsatFrame,
-    ErrorCode,
     FeedbackFrame,
     MessageFrame,
     ResumeFrame,
     parse_client_frame,
 )
+from csbot.errors import ChatError, ErrorCode
 
 
 def code_of(raw) -> str:

@@ -8,9 +8,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from conversations import services
-from conversations.events import ChatError
-from conversations.identity import Shopper
 from conversations.models import Conversation, Csat, Message
+from csbot.errors import ChatError
+from csbot.identity import Shopper
 
 pytestmark = pytest.mark.usefixtures("demo_store")
 

@@ -10,6 +10,7 @@ Production (`DEBUG=0`) refuses to start without a strong `SECRET_KEY`.
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -85,6 +86,7 @@ INSTALLED_APPS = [
     "intents",
     "handoff",
     "safety",
+    "privacy",
     "experiments",
     "ops",
     "vision",
@@ -130,6 +132,7 @@ DATABASE_URL = os.environ.get("DATABASE_URL", "")
 # Connections persist (a new connection per call cost ~4 fsyncs on SQLite and a
 # handshake on PostgreSQL); health checks drop a broken one before it is used.
 # The test settings close them after each call so test databases can be dropped.
+DATABASES: dict[str, Any]
 if DATABASE_URL:
     DATABASES = {
         "default": dj_database_url.parse(DATABASE_URL, conn_max_age=600, conn_health_checks=True)
@@ -195,7 +198,7 @@ if REDIS_URL:
     }
 else:
     # The stock in-memory layer scans every queue on each send; ours does not.
-    CHANNEL_LAYERS = {"default": {"BACKEND": "conversations.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "csbot.layers.InMemoryChannelLayer"}}
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
@@ -299,7 +302,7 @@ GRAPHENE = {"SCHEMA": "csbot.schema.schema"}
 # --- csbot ------------------------------------------------------------------
 
 CSBOT_SHOP_NAME = os.environ.get("CSBOT_SHOP_NAME", "星河商城 Xinghe Mall")
-# Intent confidence below this asks to clarify, then hands off (DESIGN.md §3).
+# Intent confidence below this asks to clarify, then hands off (docs/protocol.md §10).
 # Unset: the threshold the active intent model chose on validation data (0.7 for
 # the keyword router used before any model is trained). Set: overrides both.
 CSBOT_HANDOFF_THRESHOLD = (
@@ -340,8 +343,9 @@ CSBOT_HANDOFF_WAIT_PER_POSITION_S = env_int("CSBOT_HANDOFF_WAIT_PER_POSITION_S",
 # --- Safety and privacy: PII, banned words, sentiment, data rights (safety app)
 
 # Anger (0..1, safety.sentiment) at or above this makes a message "angry"; then
-# "priority" raises the handoff's priority, "handoff" hands the chat to a human now,
-# "off" only records it.
+# "priority" (the default) raises a handoff that is already open (complaints and requests
+# for a person hand off by themselves), "handoff" hands every angry message's chat to a
+# human now, "off" only records it.
 CSBOT_ANGER_THRESHOLD = env_float("CSBOT_ANGER_THRESHOLD", 0.5)
 CSBOT_ANGER_ACTION = os.environ.get("CSBOT_ANGER_ACTION", "priority")
 if CSBOT_ANGER_ACTION not in {"priority", "handoff", "off"}:
@@ -353,10 +357,10 @@ CSBOT_LOG_HASH_KEY = os.environ.get("CSBOT_LOG_HASH_KEY", "")
 # Privacy export/delete requests per visitor per minute.
 CSBOT_PRIVACY_REQUESTS_PER_MINUTE = env_int("CSBOT_PRIVACY_REQUESTS_PER_MINUTE", 10)
 CELERY_BEAT_SCHEDULE["privacy-retention"] = {
-    "task": "safety.retention_purge",
+    "task": "privacy.retention_purge",
     "schedule": 24 * 60 * 60.0,
 }
-CELERY_TASK_ROUTES["safety.retention_purge"] = {"queue": "default"}
+CELERY_TASK_ROUTES["privacy.retention_purge"] = {"queue": "default"}
 # Content security policy (django-csp): scripts, styles and connections from this site
 # only (the widget's WebSocket included), no inline script, no framing. GraphiQL's page
 # loads its scripts from a CDN, so /graphql/ is left out of the policy.
@@ -385,7 +389,7 @@ CONTENT_SECURITY_POLICY = {
 }
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 # CSRF failures on /api/ paths answer JSON like every other API error.
-CSRF_FAILURE_VIEW = "safety.api.csrf_failure"
+CSRF_FAILURE_VIEW = "csbot.views.csrf_failure"
 
 # --- Inference: LLM backends, deadlines, batching, A/B experiments ---------
 
@@ -430,8 +434,6 @@ CSBOT_LLM_BATCH_WAIT_MS = env_float("CSBOT_LLM_BATCH_WAIT_MS", 10.0)
 # model; past that it is given up (logged; a sweep re-queueing it within the hour
 # returns at once).
 CSBOT_TASK_MAX_DELIVERIES = env_int("CSBOT_TASK_MAX_DELIVERIES", 3)
-# A/B experiments: how long a process keeps the active experiment before reading it again.
-CSBOT_EXPERIMENTS_CACHE_S = env_float("CSBOT_EXPERIMENTS_CACHE_S", 5.0)
 
 # --- Operations: dashboard, alerts, order push, backups (ops app) ----------
 
@@ -494,8 +496,8 @@ CELERY_BEAT_SCHEDULE.update(
             "task": "ops.backup_create",
             "schedule": _crontab("CSBOT_BACKUP_CRON", CSBOT_BACKUP_CRON),
         },
-        "ops-retrain-monthly": {
-            "task": "ops.intent_retrain",
+        "intents-retrain-monthly": {
+            "task": "intents.retrain",
             "schedule": _crontab("CSBOT_RETRAIN_CRON", CSBOT_RETRAIN_CRON),
         },
         "ops-alerts-check": {"task": "ops.alerts_check", "schedule": 60.0},
@@ -505,7 +507,7 @@ CELERY_BEAT_SCHEDULE.update(
 CELERY_TASK_ROUTES.update(
     {
         "ops.backup_create": {"queue": "default"},
-        "ops.intent_retrain": {"queue": "default"},
+        "intents.retrain": {"queue": "default"},
         "ops.alerts_check": {"queue": "default"},
         "ops.review_collect": {"queue": "default"},
     }
@@ -535,7 +537,7 @@ CSBOT_VISION_MATCH_MIN = (
 )
 CELERY_TASK_ROUTES["vision.image_process"] = {"queue": "inference"}
 
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     # Every log line passes the PII mask; ids are logged as keyed hashes (safety.logging).
@@ -558,18 +560,3 @@ LOGGING = {
         "celery.app.trace": {"level": "WARNING"},
     },
 }
-
-
-def describe_mode(conf) -> str:
-    """One line naming each integration's mode, logged at startup."""
-    db = conf.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
-    layer = f"redis-{conf.CSBOT_CHANNEL_LAYER}" if conf.REDIS_URL else "in-memory"
-    cache = "redis" if conf.REDIS_URL else "in-memory"
-    celery = "eager (in-process)" if conf.CELERY_TASK_ALWAYS_EAGER else "broker"
-    vision = "clip" if conf.CSBOT_VISION_CLIP_DIR else "hash"
-    from conversations.llm.registry import llm_describe
-
-    return (
-        f"database={db} channel_layer={layer} cache={cache} celery={celery} "
-        f"photo_search={vision} {llm_describe(conf)} debug={conf.DEBUG}"
-    )

@@ -13,20 +13,14 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from conversations.models import Conversation, Csat, Message
+from csbot.cache import local_reset_all
 from experiments import services
 from experiments.assignment import arm_pick, bucket_of
 from experiments.models import Arm, ArmReply, Experiment
-from experiments.selectors import arm_for, arm_metrics, experiments_reset, shopper_key
+from experiments.selectors import arm_for, arm_metrics, shopper_key
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARES = [("control", 50), ("llm", 30), ("prompt_b", 20)]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_experiments():
-    experiments_reset()
-    yield
-    experiments_reset()
 
 
 def experiment_make(name: str = "wording-2026", shares=SHARES, active: bool = True) -> Experiment:
@@ -35,7 +29,7 @@ def experiment_make(name: str = "wording-2026", shares=SHARES, active: bool = Tr
         Arm.objects.create(experiment=experiment, name=arm_name, percent=percent)
     if active:
         services.experiment_activate(experiment=experiment)
-    experiments_reset()
+    local_reset_all()  # the activation's bump waits for a commit these tests never make
     return experiment
 
 
@@ -129,8 +123,22 @@ def test_activating_one_experiment_deactivates_the_other():
     services.experiment_activate(experiment=second)
     first.refresh_from_db()
     assert (first.is_active, Experiment.objects.get(is_active=True)) == (False, second)
-    experiments_reset()
+    local_reset_all()
     assert arm_for(shopper_key="visitor:any").name == "x"
+
+
+@pytest.mark.django_db
+def test_activation_and_deactivation_reach_the_cached_experiment_once_they_commit(
+    django_capture_on_commit_callbacks,
+):
+    experiment = experiment_make(name="cached", shares=[("only", 100)], active=False)
+    assert arm_for(shopper_key="visitor:any") is None  # cached: no experiment
+    with django_capture_on_commit_callbacks(execute=True):
+        services.experiment_activate(experiment=experiment)
+    assert arm_for(shopper_key="visitor:any").name == "only"
+    with django_capture_on_commit_callbacks(execute=True):
+        services.experiment_deactivate(experiment=experiment)
+    assert arm_for(shopper_key="visitor:any") is None
 
 
 @pytest.mark.django_db

@@ -11,8 +11,8 @@ from django.contrib.sessions.backends.cached_db import SessionStore
 from django.test import Client
 
 from conversations import services
-from conversations.identity import VISITOR_SESSION_KEY, Shopper
 from conversations.models import Conversation, Message
+from csbot.identity import VISITOR_SESSION_KEY, Shopper
 from handoff.models import CannedReply
 
 _ids = itertools.count()

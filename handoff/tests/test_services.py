@@ -12,8 +12,9 @@ from django.test import override_settings
 from django.utils import timezone
 
 from conversations import services as chat
-from conversations.events import ChatError, ErrorCode
+from conversations.hours import agents_on_duty
 from conversations.models import Conversation, Csat, Message
+from csbot.errors import ChatError, ErrorCode
 from handoff import selectors, services
 from handoff.models import AgentProfile, CannedReply, HandoffEvent, HandoffRequest
 
@@ -117,8 +118,8 @@ def test_opening_twice_reuses_the_request_and_anger_raises_it(open_chat):
     raised = services.handoff_open(conversation=conversation, reason="anger", sentiment="angry")
     assert first.pk == again.pk == raised.pk
     raised.refresh_from_db()
-    # anger starts high; an angry mood moves it one more level up.
-    assert (raised.priority, raised.sentiment) == (HandoffRequest.Priority.URGENT, "angry")
+    # anger is high; the angry mood is the same signal, so it does not count twice.
+    assert (raised.priority, raised.sentiment) == (HandoffRequest.Priority.HIGH, "angry")
     assert events(raised) == ["opened", "raised"]
     assert HandoffRequest.objects.filter(conversation=conversation).count() == 1
     assert services.priority_for(reason="requested", sentiment="angry") == 1
@@ -414,13 +415,13 @@ def test_agent_hours(hours, clock, on_duty):
     hour, minute = map(int, clock.split(":"))
     now = timezone.make_aware(datetime(2026, 11, 24, hour, minute))
     with override_settings(CSBOT_AGENT_HOURS=hours):
-        assert selectors.agents_on_duty(now=now) is on_duty
+        assert agents_on_duty(now=now) is on_duty
 
 
 @override_settings(CSBOT_AGENT_HOURS="9 to 5")
 def test_malformed_agent_hours_are_refused_clearly():
     with pytest.raises(ValueError, match="CSBOT_AGENT_HOURS"):
-        selectors.agents_on_duty()
+        agents_on_duty()
 
 
 @override_settings(CSBOT_AGENT_HOURS="00:00-00:00")

@@ -1,14 +1,23 @@
-"""Reading {"text", "label"} JSON Lines files, with errors that name the file and line."""
+"""{"text", "label"} rows: reading JSON Lines files, checking rows handed to training and
+evaluation, and hashing them, with errors that say which file, line or row is wrong."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+
+from .params import OOS
 
 
 class DataError(ValueError):
     """A data file that cannot be used, with a message fit for the person who wrote it."""
+
+
+class TrainingDataError(ValueError):
+    """The rows cannot train a classifier (too few labels, empty texts, …)."""
 
 
 def read_jsonl(path: str | os.PathLike, *, require_labels: int = 0) -> list[dict]:
@@ -48,3 +57,43 @@ def read_jsonl(path: str | os.PathLike, *, require_labels: int = 0) -> list[dict
                 f"found {len(labels)}"
             )
     return rows
+
+
+def check_training_rows(rows: Sequence[dict], *, oos_class: bool) -> list[dict]:
+    """The rows to train on, as {"text", "label"} strings (`oos` rows dropped unless they are
+    a class of their own); TrainingDataError for malformed rows or fewer than 2 labels."""
+    usable = []
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict) or "text" not in row or "label" not in row:
+            raise TrainingDataError(f"row {i + 1} needs 'text' and 'label'")
+        label = str(row["label"]).strip()
+        if not label or any(ch.isspace() for ch in label):
+            raise TrainingDataError(f"row {i + 1}: label {row['label']!r} is empty or has spaces")
+        if label == OOS and not oos_class:
+            continue
+        usable.append({"text": str(row["text"]), "label": label})
+    labels = {r["label"] for r in usable}
+    if len(labels) < 2:
+        raise TrainingDataError(f"training needs at least 2 labels, got {len(labels)}")
+    return usable
+
+
+def check_eval_rows(rows: Sequence[dict]) -> list[dict]:
+    """The rows to score, as {"text", "label"} strings; TrainingDataError when there are none
+    or one lacks a field."""
+    out = []
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict) or "text" not in row or "label" not in row:
+            raise TrainingDataError(f"row {i + 1} needs 'text' and 'label'")
+        out.append({"text": str(row["text"]), "label": str(row["label"]).strip()})
+    if not out:
+        raise TrainingDataError("no rows to evaluate")
+    return out
+
+
+def data_hash(rows: Iterable[dict]) -> str:
+    """sha256 over the sorted (label, text) pairs: the same data in any order, same hash."""
+    digest = hashlib.sha256()
+    for label, text in sorted((str(r["label"]), str(r["text"])) for r in rows):
+        digest.update(f"{label}\t{text}\n".encode())
+    return digest.hexdigest()

@@ -16,7 +16,8 @@ from intents.classifier import (
     evaluate_predictions,
     tokenize,
 )
-from intents.classifier.model import BASE_MEMBER, Calibration, data_hash
+from intents.classifier.calibration import Calibration
+from intents.classifier.data import data_hash
 from intents.data.build import build
 
 PRODUCTS_ZH = ["手机", "耳机", "手表", "充电器", "跑鞋", "T恤", "保温杯", "平板"]
@@ -60,7 +61,7 @@ def train_fresh(tmp_path: Path, rows, valid=None, **params) -> IntentClassifier:
     """Train in a new Python process and load the result, as `train_intents` and
     `make demo` do. Trainings used to go wrong now and then (fastText learned nonsense or
     reported NaN, in this process and in new ones alike); the cause was uninitialised
-    memory in fastText's input matrix, fixed in `model.py` (see
+    memory in fastText's input matrix, fixed in `training.py` (see
     `test_the_same_training_gives_the_same_model_every_time_in_one_process`). The retry
     of a training that ends in NaN or does not fit its own rows stays as a guard."""
     job = tmp_path / "job.json"
@@ -418,16 +419,41 @@ def test_build_adding_lines_never_moves_an_existing_row(tmp_path):
     assert abs(shares["heldout"] / 500 - 0.23) < 0.06
 
 
-def test_the_same_training_gives_the_same_model_every_time_in_one_process(rows):
+_REPEAT_SCRIPT = """
+import json, sys
+from intents.classifier import IntentClassifier
+from intents.classifier.params import BASE_MEMBER
+job = json.load(open(sys.argv[1], encoding="utf-8"))
+texts = [r["text"] for r in job["rows"]]
+runs = []
+for _ in range(4):
+    clf = IntentClassifier.train(job["rows"], **job["params"])
+    assert clf.member_configs[0]["lr"] == BASE_MEMBER["lr"]
+    runs.append([(p.top_label, round(float(p.confidence), 6)) for p in clf.predict_many(texts)])
+print(json.dumps(runs))
+"""
+
+
+def test_the_same_training_gives_the_same_model_every_time_in_one_process(rows, tmp_path):
     # fastText leaves most of its input matrix uninitialised; the classifier makes sure
     # that memory is fresh (zeroed) pages, so a run is reproducible and does not diverge
     # on garbage. Before that, 6 runs of one job in one process gave 3-6 different models.
-    texts = [r["text"] for r in rows]
-    runs = [IntentClassifier.train(rows, **FAST, workers=1, crossfit=False) for _ in range(4)]
-    first = [(p.top_label, p.confidence) for p in runs[0].predict_many(texts)]
-    for clf in runs[1:]:
-        assert [(p.top_label, p.confidence) for p in clf.predict_many(texts)] == first
-    assert all(clf.member_configs[0]["lr"] == BASE_MEMBER["lr"] for clf in runs)
+    # The four trainings share one new process (as `train_intents` runs them); this
+    # suite's own process has had torch and others through its allocator first.
+    job = tmp_path / "job.json"
+    params = {**FAST, "workers": 1, "crossfit": False}
+    job.write_text(json.dumps({"rows": rows, "params": params}), encoding="utf-8")
+    result = subprocess.run(  # noqa: S603 - our own interpreter and script
+        [sys.executable, "-c", _REPEAT_SCRIPT, str(job)],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    runs = json.loads(result.stdout.strip().splitlines()[-1])
+    assert all(run == runs[0] for run in runs[1:])
 
 
 def test_calibration_keeps_to_platt_scaling_when_few_rows_are_wrong():

@@ -14,9 +14,8 @@ from django.conf import settings
 from django.test import override_settings
 from django.utils import timezone
 
-from ops.alerts import RULES, alerts_active, alerts_evaluate, rule_firing
+from ops.alerts import RULES, alerts_active, alerts_check, alerts_evaluate, rule_firing
 from ops.models import AlertEvent
-from ops.services import alerts_check
 from ops.tests.factories import ChatBuilder
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,8 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
 
-from ops.selectors import dashboard_compute, percentile
+from ops.dashboard import dashboard_compute
+from ops.figures import percentile
 from ops.tests.factories import ChatBuilder
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo_store")]

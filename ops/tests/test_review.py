@@ -11,15 +11,10 @@ from django.utils import timezone
 
 from catalog.models import FaqEntry
 from intents.models import IntentModelVersion, TrainingExample
+from intents.retrain import intent_retrain, retrain_no_worse
 from intents.tests.test_classifier import make_rows
 from ops.models import ReviewItem
-from ops.services import (
-    intent_retrain_guarded,
-    retrain_no_worse,
-    review_items_collect,
-    review_to_example,
-    review_to_faq,
-)
+from ops.review import review_items_collect, review_to_example, review_to_faq
 from ops.tests.factories import ChatBuilder
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo_store")]
@@ -184,14 +179,14 @@ def examples():
 
 def test_retrain_activates_only_when_no_worse(examples, tmp_path):
     with override_settings(VAR_DIR=tmp_path):
-        first = intent_retrain_guarded(note="test")
+        first = intent_retrain(note="test")
         assert first.activated
         active = IntentModelVersion.objects.get(is_active=True)
         assert active.version == first.version
         # Make the live model look perfect: the next one cannot beat it.
         active.metrics = {"heldout": {"in_scope_accuracy": 1.0, "macro_f1": 1.0, "oos_recall": 1.0}}
         active.save(update_fields=["metrics"])
-        second = intent_retrain_guarded(note="test")
+        second = intent_retrain(note="test")
     assert not second.activated and second.reason.startswith("worse:")
     assert IntentModelVersion.objects.get(is_active=True).version == first.version
     assert IntentModelVersion.objects.filter(version=second.version, is_active=False).exists()

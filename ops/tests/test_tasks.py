@@ -13,7 +13,7 @@ from ops.tests.factories import ChatBuilder
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo_store")]
 
-OPS_TASKS = {"ops.backup_create", "ops.intent_retrain", "ops.alerts_check", "ops.review_collect"}
+OPS_TASKS = {"ops.backup_create", "ops.alerts_check", "ops.review_collect"}
 
 
 def test_beat_schedule_names_registered_tasks_with_queues():
@@ -27,7 +27,7 @@ def test_beat_schedule_names_registered_tasks_with_queues():
 
 def test_schedules_come_from_settings():
     backup = settings.CELERY_BEAT_SCHEDULE["ops-backup-daily"]["schedule"]
-    retrain = settings.CELERY_BEAT_SCHEDULE["ops-retrain-monthly"]["schedule"]
+    retrain = settings.CELERY_BEAT_SCHEDULE["intents-retrain-monthly"]["schedule"]
     assert isinstance(backup, crontab) and isinstance(retrain, crontab)
     assert (backup._orig_minute, backup._orig_hour) == ("30", "3")
     assert (retrain._orig_day_of_month, retrain._orig_hour) == ("1", "4")

@@ -2,8 +2,9 @@
 screening, and the list reloading in every process after an admin change."""
 
 import pytest
-from django.core.cache import cache
 
+import csbot.cache
+from csbot.cache import SHOP_FACTS, generation_current
 from safety import banned, services
 from safety.models import BannedWord, SafetyFlag
 
@@ -134,26 +135,28 @@ def test_a_change_reaches_a_process_that_already_built_its_matcher(
 ):
     """Another process's matcher is simulated by this one's, with the generation
     check on every call: it keeps its automaton until the shared generation moves."""
-    monkeypatch.setattr(banned, "CHECK_S", 0.0)
+    monkeypatch.setattr(csbot.cache, "CHECK_S", 0.0)
     assert banned.matcher().find("垃圾") == []
     # A write that did not announce itself: the cached automaton is kept.
     BannedWord.objects.create(word="垃圾", category="abuse", action="mask")
     assert banned.matcher().find("垃圾") == []
-    before = cache.get(banned.GENERATION_KEY)
+    before = generation_current(SHOP_FACTS)
     with django_capture_on_commit_callbacks(execute=True):
         services.banned_words_changed()
-    assert cache.get(banned.GENERATION_KEY) != before
+    assert generation_current(SHOP_FACTS) != before
     assert [h.word for h in banned.matcher().find("垃 圾")] == ["垃圾"]
 
 
 def test_the_admin_bumps_the_generation(admin_client, django_capture_on_commit_callbacks):
+    before = generation_current(SHOP_FACTS)
+    assert not services.input_screen(text="你滾蛋", language="zh").blocked  # matcher built
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(
             "/admin/safety/bannedword/add/",
             {"word": "滚蛋", "category": "abuse", "action": "block", "is_active": "on", "note": ""},
         )
     assert response.status_code == 302
-    assert cache.get(banned.GENERATION_KEY) is not None
+    assert generation_current(SHOP_FACTS) != before
     assert services.input_screen(text="你滾蛋", language="zh").blocked
 
 

@@ -1,7 +1,7 @@
 /*
  * csbot chat widget for 星河商城 (plain JS, no framework, no build step).
  *
- * Speaks the shopper WebSocket protocol of DESIGN.md §2 on /ws/chat/.
+ * Speaks the shopper WebSocket protocol of docs/protocol.md §3 on /ws/chat/.
  * - Every piece of server or shopper text is inserted with textContent, never
  *   innerHTML, and card links must stay on this site.
  * - The conversation id, the last seq seen, the open state and unacknowledged
@@ -1251,9 +1251,18 @@
     }
   }
 
+  // The product page the shopper is on, if any: questions like "这个多少钱" are about it.
+  function pageContext() {
+    var page = document.querySelector(".product-page[data-sku]");
+    return page ? { sku: page.getAttribute("data-sku") } : null;
+  }
+
   function transmit(entry) {
     if (!state.ready || entry.failed) return;
-    if (sendFrame({ type: "message", text: entry.text, client_msg_id: entry.id })) {
+    var frame = { type: "message", text: entry.text, client_msg_id: entry.id };
+    var context = pageContext();
+    if (context) frame.context = context;
+    if (sendFrame(frame)) {
       state.inflight.push(entry.id);
     }
   }

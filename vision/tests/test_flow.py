@@ -153,8 +153,8 @@ def test_export_lists_what_was_read_from_each_picture(upload):
 
 
 def test_privacy_delete_takes_the_pictures_files_too(client, upload, media_root):
-    from conversations.identity import VISITOR_SESSION_KEY
-    from safety.services import shopper_data_delete
+    from csbot.identity import VISITOR_SESSION_KEY
+    from privacy.services import shopper_data_delete
 
     upload(images.to_bytes(images.blank()))
     visitor_id = client.session[VISITOR_SESSION_KEY]
@@ -170,7 +170,7 @@ def test_retention_purge_takes_old_pictures_too(upload, media_root):
 
     from django.utils import timezone
 
-    from safety.services import retention_purge
+    from privacy.services import retention_purge
 
     upload(images.to_bytes(images.blank()))
     Conversation.objects.update(updated_at=timezone.now() - timedelta(days=400))

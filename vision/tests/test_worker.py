@@ -6,9 +6,9 @@ import time
 import pytest
 
 from conversations import services as chat_services
-from conversations.identity import Shopper
 from conversations.models import Message
 from csbot.celery import app as celery_app
+from csbot.identity import Shopper
 from vision import services
 from vision.models import ChatImage
 from vision.tests import images

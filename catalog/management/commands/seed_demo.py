@@ -1,4 +1,4 @@
-"""`manage.py seed_demo`: load the demo store of DESIGN.md §4 (idempotent)."""
+"""`manage.py seed_demo`: load the demo store of docs/protocol.md §11 (idempotent)."""
 
 from django.conf import settings
 from django.core.management.base import BaseCommand

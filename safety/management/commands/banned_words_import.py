@@ -31,6 +31,8 @@ class Command(BaseCommand):
             lines = file.read_text(encoding="utf-8").splitlines()
         except UnicodeDecodeError as exc:
             raise CommandError(f"{path} is not UTF-8 text.") from exc
+        max_length = BannedWord._meta.get_field("word").max_length
+        assert max_length is not None  # a CharField
         rows: dict[str, tuple[str, str]] = {}
         for number, row in enumerate(csv.reader(lines), start=1):
             if not row or not row[0].strip() or row[0].lstrip().startswith("#"):
@@ -42,7 +44,7 @@ class Command(BaseCommand):
                 raise CommandError(f"line {number}: unknown category {row_category!r}")
             if row_action not in BannedWord.Action.values:
                 raise CommandError(f"line {number}: unknown action {row_action!r}")
-            if len(word) > BannedWord._meta.get_field("word").max_length:
+            if len(word) > max_length:
                 raise CommandError(f"line {number}: word longer than 100 characters")
             rows[word] = (row_category, row_action)
         with transaction.atomic():

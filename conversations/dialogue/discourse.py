@@ -1,0 +1,105 @@
+"""How a message relates to the conversation: the text-level cues the policy reads
+before it decides.
+
+- `clauses`: the questions of a message that asks several at once ("X5多少钱?包邮吗?").
+- `mostly_slot`: a message that is little more than a value the bot asked for ("8000",
+  "尾号8000", "the Lite"), which answers the pending question whatever else it resembles.
+- `elliptical`: a follow-up that leans on the previous question ("那新疆呢", "what about
+  the X5?", "and the watch?").
+- `comparison`: a question that sets products side by side ("X5和X5 Lite有什么区别").
+- `wanted_item`: the thing a "do you sell / 有没有 X" question asks for, so a thing the
+  shop does not carry gets an honest answer instead of a guess.
+
+Everything works on the normalised (lower-case, simplified) text.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Where one question ends and the next begins.
+_CLAUSE_END = re.compile(
+    r"[?？!！。；;，,]+|\n+|\s+and\s+(?=(?:is|are|do|does|did|can|could|how|what|when|where|"
+    r"which|will|would|should)\b)"
+)
+_CLAUSE_LEAD = re.compile(r"^\s*(?:另外|还有|以及|and also|also|and|那)\s*[,，]?\s*")
+# Words that carry no question of their own around a slot value.
+_FILLER = re.compile(
+    r"订单号?|单号|手机号?|号码|电话|尾号|后四位|后4位|末四位|是|的|吧|啊|呀|哦|嗯|噢|了|我|"
+    r"[a-z]*\b(?:my|phone|number|no|order|ends?|ending|in|with|it'?s|its|is|are|was|were|"
+    r"last|four|digits?|code|the|one|i|meant|mean|sorry|oh|ok|okay|yes|please|pls|it|"
+    r"they|they'?re|try|maybe|then|hmm|wait|how|about|what)\b"
+)
+_PUNCT = re.compile(r"[\s\W_]+")
+_ELLIPSIS = re.compile(
+    r"^(?:那|那么|那个|还有)?[^?？]{0,16}(?:呢|怎么样|如何|咋样)[?？]?$"
+    r"|^(?:what|how) about\b|^and (?:the |for |in |to )?\S|^(?:same|also) for\b"
+)
+_COMPARE = re.compile(
+    r"区别|差别|差在|差多少|差几|不同|对比|比较|哪个|哪款|哪一个|相比|比一比|一样吗|都有|分别|"
+    r"\bvs\.?\b|\bversus\b|\bcompare|\bcomparison\b|difference|\bdiffer|\bwhich\b|"
+    r"better|cheaper|more expensive|\bboth\b|\bsame\b|\beach\b"
+)
+_WANT = re.compile(
+    r"(?:有没有|有无|有卖|卖不卖|是否有|有没|卖)\s*(?P<zh1>[^?？，,。!！吗呢]{1,12})"
+    r"|(?P<zh2>[^?？，,。!！\s]{1,12}?)\s*(?:有卖吗|有吗|卖吗|有没有卖)"
+    r"|^(?:你们|贵店|店里)?有(?P<zh3>[^?？，,。!！\s]{1,10})吗"
+    r"|\bdo you (?:sell|have|carry|stock|offer)\s+(?:any\s+|a\s+|an\s+|the\s+)?"
+    r"(?P<en>[a-z0-9][a-z0-9 \-]{1,30}?)(?:\s+(?:here|at all|too|as well))?\s*\??$"
+    r"|\bdo you (?:sell|have|carry|stock)\s+(?:any\s+|a\s+|an\s+)?(?P<en2>[a-z0-9][a-z0-9\-]{1,20})"
+)
+
+
+_ORDERISH = re.compile(
+    r"到哪|什么时候(?:能)?到|到了吗|到没到|发货|签收|物流|快递|订单|单子|那单|退款|"
+    r"\b(?:arriv\w*|ship\w*|deliver\w*|orders?|track\w*|package|parcel|refund\w*)\b"
+)
+
+
+def about_an_order(text: str) -> bool:
+    """Whether the text asks after an order (where it is, when it comes, its refund)."""
+    return bool(_ORDERISH.search(text))
+
+
+def clauses(text: str) -> list[str]:
+    """The candidate questions of a message, in order (one item for a single question):
+    split at sentence ends, commas and "and is/are/does…". A clause is kept only when it
+    has something of its own to ask; the policy treats a message as several questions
+    only when several clauses are each understood with confidence."""
+    parts = [_CLAUSE_LEAD.sub("", p).strip(" ,，") for p in _CLAUSE_END.split(text)]
+    return [p for p in parts if len(_PUNCT.sub("", p)) >= 2]
+
+
+def residue(text: str, slot_texts: list[str]) -> str:
+    """The message without its slot values and the filler words around them."""
+    rest = text
+    for value in sorted((s for s in slot_texts if s), key=len, reverse=True):
+        rest = rest.replace(value.lower(), " ")
+    rest = re.sub(r"dd\s?\d{12}|\d+", " ", rest)
+    rest = _FILLER.sub(" ", rest)
+    return _PUNCT.sub("", rest)
+
+
+def mostly_slot(text: str, slot_texts: list[str]) -> bool:
+    """Whether the message is little more than the slot values it carries."""
+    return len(residue(text, slot_texts)) <= 2
+
+
+def elliptical(text: str) -> bool:
+    """A follow-up that leans on the previous question for what it asks."""
+    return bool(_ELLIPSIS.search(text.strip()))
+
+
+def comparison(text: str) -> bool:
+    return bool(_COMPARE.search(text))
+
+
+def wanted_item(text: str) -> str | None:
+    """The thing a "do you sell X" / "有没有X" question asks for, as written."""
+    match = _WANT.search(text.strip())
+    if not match:
+        return None
+    item = next((g for g in match.groups() if g), "")
+    item = re.sub(r"^(?:什么|啥|这个|那个|一些|一款|一个|个|款|点)|(?:吗|呢|啊|呀)$", "", item)
+    item = re.sub(r"\b(?:for sale|please|pls)\b", "", item).strip(" ?.")
+    return item or None
