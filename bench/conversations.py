@@ -33,8 +33,10 @@ SERVER_ENV = {
     "LOG_LEVEL": "WARNING",
     "CSBOT_MESSAGES_PER_MINUTE": "1000000",
     "CSBOT_IP_MESSAGES_PER_MINUTE": "1000000",
-    # Agents on duty around the clock: a story reads the same whatever the hour.
+    # Agents on duty around the clock: a story reads the same whatever the hour; and no
+    # hot-answer cache, so a story reads the same whichever stories ran before it.
     "CSBOT_AGENT_HOURS": "00:00-24:00",
+    "CSBOT_HOT_CACHE_TTL_S": "0",
 }
 
 

@@ -317,6 +317,20 @@ def product_compare(
     return Reply(text="\n".join([head, *lines]), cards=[product_card(p, lang) for p in products])
 
 
+def who_i_am(lang: str, shop_name: str) -> Reply:
+    """The bot says what it is: the shop's automated assistant, with people on offer."""
+    return Reply(
+        text=t(
+            lang,
+            f"我是{shop_name}的智能客服助手（AI），可以回答商品、运费、订单和售后问题；"
+            "需要真人客服时，随时说“转人工”。",
+            f"I'm {shop_name}'s virtual assistant (an AI bot). I can help with products, "
+            "shipping, orders and after-sales; say “talk to a human” any time for a person.",
+        ),
+        suggestions=[t(lang, "转人工", "Talk to a human")],
+    )
+
+
 def not_carried(item: str, lang: str, *, product: bool) -> Reply:
     """The honest answer for a thing the shop does not sell (or a topic it has no facts
     on), with a person on offer."""

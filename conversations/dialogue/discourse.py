@@ -28,7 +28,8 @@ _FILLER = re.compile(
     r"订单号?|单号|手机号?|号码|电话|尾号|后四位|后4位|末四位|是|的|吧|啊|呀|哦|嗯|噢|了|我|"
     r"[a-z]*\b(?:my|phone|number|no|order|ends?|ending|in|with|it'?s|its|is|are|was|were|"
     r"last|four|digits?|code|the|one|i|meant|mean|sorry|oh|ok|okay|yes|please|pls|it|"
-    r"they|they'?re|try|maybe|then|hmm|wait|how|about|what)\b"
+    r"they|they'?re|try|maybe|then|hmm|wait|how|about|what|must|be|should|think|guess|"
+    r"that|so|ah|right|correct|actually)\b"
 )
 _PUNCT = re.compile(r"[\s\W_]+")
 _ELLIPSIS = re.compile(
@@ -59,6 +60,37 @@ _ORDERISH = re.compile(
 def about_an_order(text: str) -> bool:
     """Whether the text asks after an order (where it is, when it comes, its refund)."""
     return bool(_ORDERISH.search(text))
+
+
+_CALLBACK = re.compile(
+    r"联系我|打给我|回电|回个电话|给我打|打我电话|call me|call back|ring me|reach me|text me|"
+    r"contact me|my number is|callback"
+)
+_IDENTITY = re.compile(
+    r"你是(?:不是)?(?:机器人|真人|人工|ai|谁)|是机器人吗|是真人吗|是人吗|"
+    r"\bare you (?:a |an )?(?:robot|bot|human|real|person|ai)\b|\bwho are you\b"
+)
+_RECOMMEND_WORDS = re.compile(
+    r"推荐|一下|一部|一个|一款|一些|一本|好看的|好用的|好玩的|有什么|什么|给我|帮我|吧|呢|吗|请|"
+    r"可以|能不能|能|有没有|几个|点|\b(?:recommend|suggest|me|a|an|some|good|nice|any|please|"
+    r"can|could|you|what|do|have|i|need|want|for|to)\b"
+)
+
+
+def callback_request(text: str) -> bool:
+    """The shopper leaves a number to be called back on (not an order's phone digits)."""
+    return bool(_CALLBACK.search(text))
+
+
+def identity_question(text: str) -> bool:
+    """ "Are you a robot?" and the like."""
+    return bool(_IDENTITY.search(text))
+
+
+def recommend_subject(text: str) -> str:
+    """What a "recommend me X" asks for, once the asking words are gone ("电影" in
+    "推荐一部好看的电影"); empty for a plain "what do you recommend"."""
+    return _PUNCT.sub(" ", _RECOMMEND_WORDS.sub(" ", text)).strip()
 
 
 def clauses(text: str) -> list[str]:

@@ -26,10 +26,13 @@ from conversations.dialogue import answers
 from conversations.dialogue.answers import Reply
 from conversations.dialogue.discourse import (
     about_an_order,
+    callback_request,
     clauses,
     comparison,
     elliptical,
+    identity_question,
     mostly_slot,
+    recommend_subject,
     wanted_item,
 )
 from conversations.dialogue.faq import faq_index
@@ -161,6 +164,8 @@ def turn_read(
         return replace(turn, cached=cached)
     expecting_last4 = state.pending == ORDER_STATUS and bool(state.slots.get("order_no"))
     slots = extract(norm, expecting_last4=expecting_last4)
+    if callback_request(norm):
+        slots.phone_last4 = None  # a number to call back on, not an order's phone digits
     if slots.product is None and page:
         slots.product = page
     parts: tuple[tuple[str, Slots], ...] = ()
@@ -234,7 +239,16 @@ def respond(
         confident = True
     unsold = None if several else _not_sold(norm, slots, label if confident else None, lang)
     faq = faq_index().search(norm, min_coverage=FAQ_WEAK) if not state.pending else None
-    if unsold is not None:
+    if identity_question(norm) and not several:
+        state.low_confidence_streak = 0
+        state.node = "answer"
+        outcome = Outcome(
+            reply=answers.who_i_am(lang, settings.CSBOT_SHOP_NAME),
+            language=lang,
+            intent=None,
+            confidence=confidence,
+        )
+    elif unsold is not None:
         state.low_confidence_streak = 0
         state.node = "answer"
         state.pending = None
@@ -618,6 +632,10 @@ def _product_answer(label: str, norm: str, slots: Slots, state: DialogueState, l
     if label == "consult.product.recommend":
         state.node = "answer"
         picks = recommend(text=norm, products=list(product_list()), named_sku=slots.product)
+        subject = recommend_subject(norm)
+        if not picks.matched and len(subject) >= 2 and not sells(subject):
+            # "推荐一部好看的电影": not something the shop has.
+            return answers.not_carried(subject, lang, product=is_product_word(subject))
         if picks.products:
             state.last_product = picks.products[0].sku
         return answers.product_recommend(picks.products, lang, budget=picks.budget)
