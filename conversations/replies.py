@@ -68,7 +68,7 @@ class ReplyContext:
     understanding: Understanding
 
 
-@dataclass(frozen=True)
+@dataclass
 class Understood:
     """One message after the understand stage."""
 
@@ -229,7 +229,7 @@ def understand(messages: Sequence[Message], contexts: dict[int, ReplyContext]) -
         for (index, _part), result in zip(places, results, strict=True):
             found.setdefault(index, []).append(result)
         for index, (first, *parts) in found.items():
-            items[index] = replace(items[index], intent=first, part_intents=tuple(parts))
+            items[index].intent, items[index].part_intents = first, tuple(parts)
     return items
 
 

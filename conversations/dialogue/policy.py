@@ -119,8 +119,6 @@ class Turn:
     script: str = "hans"
     # Several questions in one message: each clause's text to classify, and its slots.
     parts: tuple[tuple[str, Slots], ...] = ()
-    # Every product named (in order): two or more with a comparison cue compare them.
-    products: tuple[str, ...] = ()
 
 
 def turn_read(
@@ -151,17 +149,17 @@ def turn_read(
         context = None  # several answers in one: not worth a hot entry
     key = hot_key(question=norm, language=lang, context=context) if context is not None else None
     cached = hot_get(key) if key else None
-    turn = Turn(
-        text=text,
-        lang=lang,
-        norm=norm,
-        summary=summary,
-        hot_key=key,
-        hot_context=context,
-        script=script,
-    )
     if cached is not None:
-        return replace(turn, cached=cached)
+        return Turn(
+            text=text,
+            lang=lang,
+            norm=norm,
+            summary=summary,
+            hot_key=key,
+            hot_context=context,
+            script=script,
+            cached=cached,
+        )
     expecting_last4 = state.pending == ORDER_STATUS and bool(state.slots.get("order_no"))
     slots = extract(norm, expecting_last4=expecting_last4)
     if callback_request(norm):
@@ -175,12 +173,17 @@ def turn_read(
             for piece in pieces
             for piece_slots in [extract(piece, expecting_last4=expecting_last4)]
         )
-    return replace(
-        turn,
+    return Turn(
+        text=text,
+        lang=lang,
+        norm=norm,
+        summary=summary,
+        hot_key=key,
+        hot_context=context,
+        script=script,
         slots=slots,
         question=_classified_text(norm, slots, understanding),
         parts=parts,
-        products=tuple(products_in(norm)),
     )
 
 
@@ -254,7 +257,7 @@ def respond(
         state.pending = None
         outcome = Outcome(reply=unsold, language=lang, intent=None, confidence=confidence)
     elif (
-        len(compare_skus := _compared(turn, state, norm)) >= 2
+        len(compare_skus := _compared(turn, state, norm, label if confident else None)) >= 2
         and label not in HANDOFF_LABELS
         and not (faq is not None and faq.coverage >= FAQ_STRONG)
         and (
@@ -383,16 +386,19 @@ def _parts_agree(turn: Turn, part_intents: Sequence[IntentResult], threshold: fl
     return None
 
 
-def _compared(turn: Turn, state: DialogueState, norm: str) -> list[str]:
-    """The products a comparison is about: those the message names, else, for a
-    follow-up of a comparison ("价格差多少", "and storage?"), the ones compared last."""
-    if len(turn.products) >= 2:
-        return list(turn.products)
-    if turn.products or state.intent != "consult.product.spec":
+def _compared(turn: Turn, state: DialogueState, norm: str, label: str | None) -> list[str]:
+    """The products a comparison is about: those the message names (looked for only
+    when it reads as a comparison or a price or stock question), else, for a follow-up
+    of a comparison ("价格差多少", "and storage?"), the ones compared last."""
+    cue = comparison(norm) or elliptical(norm)
+    if not cue and label not in ("consult.product.price", "consult.product.stock"):
         return []
-    if elliptical(norm) or comparison(norm):
-        return list(state.slots.get("compared") or [])
-    return []
+    named = products_in(norm)
+    if len(named) >= 2:
+        return named
+    if named or not cue or state.intent != "consult.product.spec":
+        return []
+    return list(state.slots.get("compared") or [])
 
 
 def _several_answer(
