@@ -37,7 +37,8 @@ _ELLIPSIS = re.compile(
     r"|^(?:what|how) about\b|^and (?:the |for |in |to )?\S|^(?:same|also) for\b"
 )
 _COMPARE = re.compile(
-    r"区别|差别|差在|差多少|差几|不同|对比|比较|哪个|哪款|哪一个|相比|比一比|一样吗|都有|分别|"
+    r"区别|差别|差在|差多少|差几|差价|不同|对比|比较|哪个|哪款|哪一个|相比|比一比|一样吗|都有|分别|"
+    r"\bgap\b|price difference|"
     r"\bvs\.?\b|\bversus\b|\bcompare|\bcomparison\b|difference|\bdiffer|\bwhich\b|"
     r"better|cheaper|more expensive|\bboth\b|\bsame\b|\beach\b"
 )
@@ -87,19 +88,34 @@ def identity_question(text: str) -> bool:
     return bool(_IDENTITY.search(text))
 
 
+_RECOMMEND_ASK = re.compile(r"推荐|\brecommend|\bsuggest")
+
+
 def recommend_subject(text: str) -> str:
-    """What a "recommend me X" asks for, once the asking words are gone ("电影" in
-    "推荐一部好看的电影"); empty for a plain "what do you recommend"."""
+    """What an explicit "recommend me X" asks for, once the asking words are gone ("电影"
+    in "推荐一部好看的电影"); empty for a plain "what do you recommend", and for any text
+    that does not ask for a recommendation in so many words."""
+    if not _RECOMMEND_ASK.search(text):
+        return ""
     return _PUNCT.sub(" ", _RECOMMEND_WORDS.sub(" ", text)).strip()
 
 
+_QUESTION = re.compile(
+    r"[?？]|吗|呢|多少|几|什么|谁|怎么|怎样|哪|能不能|可不可以|可以|是否|有没有|要不要|会不会|"
+    r"\b(?:how|what|when|where|which|who|why|can|could|do|does|did|is|are|will|would|should)\b"
+)
+
+
 def clauses(text: str) -> list[str]:
-    """The candidate questions of a message, in order (one item for a single question):
-    split at sentence ends, commas and "and is/are/does…". A clause is kept only when it
-    has something of its own to ask; the policy treats a message as several questions
-    only when several clauses are each understood with confidence."""
+    """The questions of a message that asks several at once, in order; a single item
+    when it asks one. The text is split at sentence ends, commas and "and is/are/does…";
+    only pieces that read as questions count ("耳机坏了，我要换货" is one request, not
+    two questions). The policy answers several only when each is understood with
+    confidence and they ask different things."""
     parts = [_CLAUSE_LEAD.sub("", p).strip(" ,，") for p in _CLAUSE_END.split(text)]
-    return [p for p in parts if len(_PUNCT.sub("", p)) >= 2]
+    parts = [p for p in parts if len(_PUNCT.sub("", p)) >= 2]
+    questions = [p for p in parts if _QUESTION.search(p)]
+    return questions if len(questions) >= 2 else [text]
 
 
 def residue(text: str, slot_texts: list[str]) -> str:
@@ -118,8 +134,10 @@ def mostly_slot(text: str, slot_texts: list[str]) -> bool:
 
 
 def elliptical(text: str) -> bool:
-    """A follow-up that leans on the previous question for what it asks."""
-    return bool(_ELLIPSIS.search(text.strip()))
+    """A follow-up that leans on the previous question for what it asks ("XXXL呢？我比较胖":
+    its first sentence is enough)."""
+    first = re.split(r"(?<=[?？!！。])", text.strip(), maxsplit=1)[0]
+    return bool(_ELLIPSIS.search(first.strip()))
 
 
 def comparison(text: str) -> bool:

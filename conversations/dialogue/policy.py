@@ -280,7 +280,11 @@ def respond(
                 focus=label if confident and label in PRODUCT_LABELS else None,
             ),
             language=lang,
-            intent=label if confident and label in PRODUCT_LABELS else "consult.product.spec",
+            intent=(
+                label
+                if confident and label in PRODUCT_LABELS | {"consult.product.recommend"}
+                else "consult.product.spec"
+            ),
             confidence=max(confidence, threshold),
         )
     elif several:

@@ -59,8 +59,9 @@ CHEAPEST = re.compile(r"最便宜|最实惠|便宜点|便宜的|cheapest|least e
 # rather than "we don't sell that").
 NOT_PRODUCTS = (
     "券", "优惠", "折扣", "打折", "活动", "促销", "实体店", "门店", "线下", "店铺", "会员", "积分",
-    "礼品卡", "包装", "coupon", "voucher", "discount", "promo", "sale", "store", "shop",
-    "member", "points", "gift card", "deal", "event",
+    "礼品卡", "包装", "价", "套餐", "赠品", "coupon", "voucher", "discount", "promo", "sale",
+    "store", "shop", "member", "points", "gift card", "deal", "event", "price", "bundle",
+    "free gift",
 )  # fmt: skip
 # Brands and product lines that shoppers name; asked about, they are not in the catalog
 # unless a product's name says so.

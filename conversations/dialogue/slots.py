@@ -29,6 +29,8 @@ SHOE_SIZE = re.compile(
 )
 APPAREL_SIZE = re.compile(
     r"(?<![a-z])(xxxl|xxl|xl|xs|s|m|l|2xl|3xl)\s*(?:码|號|号)|(?:size|尺码|码)\s*(xxxl|xxl|xl|xs|s|m|l|2xl|3xl)(?![a-z])"
+    # Sizes of two or more letters read as sizes on their own ("XXXL呢"); S, M, L do not.
+    r"|(?<![a-z0-9])(xxxl|xxl|xl|xs|2xl|3xl)(?![a-z0-9])"
 )
 COLOURS = {
     "黑": "black",

@@ -53,6 +53,8 @@ def backend_get(*, name: str | None = None, model: str | None = None) -> Backend
 
 def _build(key: tuple) -> Backend:
     if key[0] == "openai":
+        # Imported when configured: the `openai` client (with tenacity and pybreaker) is
+        # an optional install (requirements-llm.txt) that template-only shops skip.
         from conversations.llm.openai_backend import OpenAIBackend
 
         _, model, base_url, api_key, retries, backoff, failures, reset = key
@@ -65,6 +67,8 @@ def _build(key: tuple) -> Backend:
             breaker_failures=failures,
             breaker_reset_s=reset,
         )
+    # Imported when configured: the local backend loads torch and transformers, heavy
+    # optional packages that only a GPU worker running its own model installs.
     from conversations.llm.local import TransformersBackend
 
     _, model_dir, device, quantization, batch_max, wait_ms = key
