@@ -101,7 +101,7 @@ def recommend_subject(text: str) -> str:
 
 
 _QUESTION = re.compile(
-    r"[?？]|吗|呢|多少|几|什么|谁|怎么|怎样|哪|能不能|可不可以|可以|是否|有没有|要不要|会不会|"
+    r"[?？]|吗|呢|多少|多久|多长|多大|多重|几|什么|谁|怎么|怎样|哪|能不能|可不可以|可以|是否|有没有|要不要|会不会|"
     r"\b(?:how|what|when|where|which|who|why|can|could|do|does|did|is|are|will|would|should)\b"
 )
 
