@@ -29,16 +29,6 @@ from tests import stories  # noqa: E402
 from tests.browser_server import running_server  # noqa: E402
 from tests.stories.http import HttpShopper  # noqa: E402
 
-SERVER_ENV = {
-    "LOG_LEVEL": "WARNING",
-    "CSBOT_MESSAGES_PER_MINUTE": "1000000",
-    "CSBOT_IP_MESSAGES_PER_MINUTE": "1000000",
-    # Agents on duty around the clock: a story reads the same whatever the hour; and no
-    # hot-answer cache, so a story reads the same whichever stories ran before it.
-    "CSBOT_AGENT_HOURS": "00:00-24:00",
-    "CSBOT_HOT_CACHE_TTL_S": "0",
-}
-
 
 def play_all(base: str, chosen: list[stories.Story], runs: int) -> dict[str, list]:
     """Every story `runs` times (fresh visitors), a few at a time. A logged-in user's
@@ -117,7 +107,7 @@ def main() -> int:
     server = (
         contextlib.nullcontext(args.base)
         if args.base
-        else running_server(env_extra=SERVER_ENV, setup=(("intents_ensure_model",),))
+        else running_server(env_extra=stories.SERVER_ENV, setup=(("intents_ensure_model",),))
     )
     with server as base:
         began = time.perf_counter()

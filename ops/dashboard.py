@@ -11,10 +11,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.utils import timezone
 
-from conversations.models import Message
 from experiments.models import Experiment
 from experiments.selectors import arm_metrics
 from ops.alerts import alerts_active
@@ -22,6 +21,7 @@ from ops.figures import (
     MAX_ROWS,
     Headline,
     ReplyRow,
+    bot_replies,
     headline_compute,
     percentile,
     rate,
@@ -87,18 +87,8 @@ def _series(
 def unresolved_top(*, start: datetime, end: datetime, limit: int = 10) -> list[dict[str, Any]]:
     """The shopper questions most often left unresolved (clarified, handed off or
     thumbed down), grouped by their normalised text."""
-    handoff = Message.objects.filter(
-        reply_to=OuterRef("reply_to"), kind=Message.Kind.HANDOFF, sender=Message.Sender.SYSTEM
-    )
     rows = (
-        Message.objects.filter(
-            sender=Message.Sender.BOT,
-            kind=Message.Kind.TEXT,
-            reply_to__isnull=False,
-            created_at__gte=start,
-            created_at__lt=end,
-        )
-        .annotate(handed_off=Exists(handoff))
+        bot_replies(start=start, end=end)
         .filter(Q(intent__isnull=True) | Q(handed_off=True) | Q(helpful=False))
         .values_list("reply_to__text", "language")[:MAX_ROWS]
     )

@@ -16,9 +16,10 @@ import logging
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
-from django.db.models import Avg, Count, Exists, OuterRef, Q
+from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from conversations.models import Csat, Message
@@ -54,20 +55,25 @@ class ReplyRow:
     arm: str | None
 
 
-def replies_in(*, start: datetime, end: datetime) -> list[ReplyRow]:
-    """Bot replies stored in [start, end), with their latency and whether they resolved."""
+def bot_replies(*, start: datetime, end: datetime) -> QuerySet[Any]:
+    """Bot answers stored in [start, end), each marked `handed_off` when its shopper
+    message also got a handoff note."""
     handoff = Message.objects.filter(
         reply_to=OuterRef("reply_to"), kind=Message.Kind.HANDOFF, sender=Message.Sender.SYSTEM
     )
+    return Message.objects.filter(
+        sender=Message.Sender.BOT,
+        kind=Message.Kind.TEXT,
+        reply_to__isnull=False,
+        created_at__gte=start,
+        created_at__lt=end,
+    ).annotate(handed_off=Exists(handoff))
+
+
+def replies_in(*, start: datetime, end: datetime) -> list[ReplyRow]:
+    """Bot replies stored in [start, end), with their latency and whether they resolved."""
     rows = (
-        Message.objects.filter(
-            sender=Message.Sender.BOT,
-            kind=Message.Kind.TEXT,
-            reply_to__isnull=False,
-            created_at__gte=start,
-            created_at__lt=end,
-        )
-        .annotate(handed_off=Exists(handoff))
+        bot_replies(start=start, end=end)
         .order_by("-created_at")
         .values_list(
             "created_at", "reply_to__created_at", "intent", "handed_off", "helpful", "payload"

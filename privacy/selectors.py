@@ -17,16 +17,21 @@ def _iso(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-def shopper_conversations_query(*, user_id: int | None, visitor_id: str | None) -> Q | None:
-    """The shopper's conversations: the account's when logged in, and the anonymous
-    ones of this browser's visitor id."""
+def shopper_conversations_query(
+    *, user_id: int | None, visitor_id: str | None, any_visitor: bool = False
+) -> Q | None:
+    """The shopper's conversations: the account's when logged in, and the visitor's
+    anonymous ones (any of the visitor's, with `any_visitor`: an operator's request by
+    visitor id); None when neither is known."""
     query = Q()
     matched = False
     if user_id is not None:
         query |= Q(user_id=user_id)
         matched = True
     if visitor_id:
-        query |= Q(user__isnull=True, visitor_id=visitor_id)
+        query |= (
+            Q(visitor_id=visitor_id) if any_visitor else Q(user__isnull=True, visitor_id=visitor_id)
+        )
         matched = True
     return query if matched else None
 

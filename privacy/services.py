@@ -16,7 +16,6 @@ from django.contrib.sessions.backends.cached_db import SessionStore
 from django.contrib.sessions.models import Session
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from conversations.dialogue.state import state_clear
@@ -26,6 +25,7 @@ from csbot import metrics
 from csbot.cache import SHOP_FACTS, generation_bump_on_commit
 from csbot.identity import VISITOR_SESSION_KEY
 from csbot.text import normalize
+from privacy.selectors import shopper_conversations_query
 from safety.models import SafetyFlag
 from vision.services import images_delete
 
@@ -50,24 +50,6 @@ class Deleted:
         }
 
 
-def _conversations_of(
-    *, user_id: int | None, visitor_id: str | None, any_visitor: bool
-) -> Q | None:
-    """Which conversations belong to a shopper: the account's, and the visitor's
-    (anonymous ones only, unless `any_visitor`: an operator's request by visitor id)."""
-    query = Q()
-    matched = False
-    if user_id is not None:
-        query |= Q(user_id=user_id)
-        matched = True
-    if visitor_id:
-        query |= (
-            Q(visitor_id=visitor_id) if any_visitor else Q(user__isnull=True, visitor_id=visitor_id)
-        )
-        matched = True
-    return query if matched else None
-
-
 def shopper_data_delete(
     *, user_id: int | None = None, visitor_id: str | None = None, any_visitor: bool = False
 ) -> Deleted:
@@ -75,7 +57,9 @@ def shopper_data_delete(
     (messages, handoffs, CSAT, verified orders, flags, any other app's rows), their
     dialogue state and verification counters in the cache, rate-limit counters, and
     hot-question entries made from their words. Idempotent: a second run deletes nothing."""
-    query = _conversations_of(user_id=user_id, visitor_id=visitor_id, any_visitor=any_visitor)
+    query = shopper_conversations_query(
+        user_id=user_id, visitor_id=visitor_id, any_visitor=any_visitor
+    )
     if query is None:
         return Deleted(rows={}, conversations=0, cache_keys=0, hot_questions=0)
     conversations = Conversation.objects.filter(query)

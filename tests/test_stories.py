@@ -20,21 +20,10 @@ KNOWN_FAILING = {
     for line in (stories.STORIES_DIR / "known_failing.txt").read_text().splitlines()
 } - {""}
 
-# The server's limits are lifted so the whole suite can talk to it quickly.
-SERVER_ENV = {
-    "LOG_LEVEL": "WARNING",
-    "CSBOT_MESSAGES_PER_MINUTE": "1000000",
-    "CSBOT_IP_MESSAGES_PER_MINUTE": "1000000",
-    # Agents on duty around the clock: a story reads the same whatever the hour; and no
-    # hot-answer cache, so a story reads the same whichever stories ran before it.
-    "CSBOT_AGENT_HOURS": "00:00-24:00",
-    "CSBOT_HOT_CACHE_TTL_S": "0",
-}
-
 
 @pytest.fixture(scope="module")
 def server():
-    with running_server(env_extra=SERVER_ENV, setup=(("intents_ensure_model",),)) as url:
+    with running_server(env_extra=stories.SERVER_ENV, setup=(("intents_ensure_model",),)) as url:
         yield url
 
 

@@ -35,6 +35,16 @@ from typing import Any
 import yaml
 
 STORIES_DIR = Path(__file__).resolve().parent
+# The server stories are played against: limits lifted so a suite can talk to it
+# quickly; agents on duty around the clock, so a story reads the same whatever the
+# hour; no hot-answer cache, so it reads the same whichever stories ran before it.
+SERVER_ENV = {
+    "LOG_LEVEL": "WARNING",
+    "CSBOT_MESSAGES_PER_MINUTE": "1000000",
+    "CSBOT_IP_MESSAGES_PER_MINUTE": "1000000",
+    "CSBOT_AGENT_HOURS": "00:00-24:00",
+    "CSBOT_HOT_CACHE_TTL_S": "0",
+}
 HELDOUT_SHARE = 3  # out of 10
 
 # The demo store's orders (docs/protocol.md §11): who owns which, and their phones.
