@@ -26,7 +26,7 @@ _CLAUSE_LEAD = re.compile(r"^\s*(?:另外|还有|以及|and also|also|and|那)\s
 # Words that carry no question of their own around a slot value.
 _FILLER = re.compile(
     r"订单号?|单号|手机号?|号码|电话|尾号|后四位|后4位|末四位|是|的|吧|啊|呀|哦|嗯|噢|了|我|"
-    r"[a-z]*\b(?:my|phone|number|no|order|ends?|ending|in|with|it'?s|its|is|are|was|were|"
+    r"\b(?:my|phone|number|no|order|ends?|ending|in|with|it'?s|its|is|are|was|were|"
     r"last|four|digits?|code|the|one|i|meant|mean|sorry|oh|ok|okay|yes|please|pls|it|"
     r"they|they'?re|try|maybe|then|hmm|wait|how|about|what|must|be|should|think|guess|"
     r"that|so|ah|right|correct|actually)\b"

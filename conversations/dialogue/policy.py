@@ -442,7 +442,7 @@ def _several_answer(
     first_confidence = min((c for _, c in answered), default=0.0)
     return Outcome(
         reply=Reply(
-            text=("\n" if lang == "zh" else "\n").join(texts),
+            text="\n".join(texts),
             suggestions=suggestions[:4],
             cards=cards,
         ),
